@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <string>
 
 #include "crc32.h"
@@ -347,6 +348,8 @@ constexpr uint32_t kZip64EocdSig = 0x06064b50;
 constexpr uint32_t kZip64LocatorSig = 0x07064b50;
 constexpr uint32_t kCentralSig = 0x02014b50;
 constexpr uint32_t kLocalSig = 0x04034b50;
+// A deflated member's buffer starts at twice its compressed size plus this.
+constexpr int64_t kInflateInitialBytes = int64_t{1} << 16;
 
 Status BadZip(const std::string& what) { return Bad("invalid zip archive: " + what); }
 
@@ -466,9 +469,18 @@ Status ReadZipMember(const uint8_t* data, int64_t size, const ZipMember& m,
                     " bytes from " + std::to_string(m.compressed_size) +
                     " compressed bytes, more than deflate can produce");
     }
-    storage->resize(static_cast<size_t>(m.uncompressed_size));
-    Status s = Inflate(src, static_cast<int64_t>(m.compressed_size), storage->data(),
-                       static_cast<int64_t>(m.uncompressed_size));
+    // The claimed size is not trusted with memory: the buffer starts at what
+    // the compressed bytes justify and grows only as they really inflate.
+    const int64_t claimed = static_cast<int64_t>(m.uncompressed_size);
+    const int64_t initial = static_cast<int64_t>(
+        std::min<uint64_t>(m.uncompressed_size, 2 * m.compressed_size + kInflateInitialBytes));
+    Status s;
+    try {
+      s = InflateGrowing(src, static_cast<int64_t>(m.compressed_size), claimed, initial, storage);
+    } catch (const std::bad_alloc&) {
+      return Status::ResourceExhausted("contents: member '" + m.name + "': out of memory inflating " +
+                                       std::to_string(claimed) + " bytes");
+    }
     if (!s.ok()) return Status::InvalidArgument(s.message() + " (member '" + m.name + "')");
     *bytes = storage->data();
   }

@@ -21,7 +21,11 @@
 //
 // .npz: a ZIP archive of .npy members (stored or deflate), ZIP64 included.
 //   A member's claimed size may not exceed what deflate can expand its
-//   compressed bytes to (1032x + 1024); its CRC-32 is checked.
+//   compressed bytes to (1032x + 1024); its CRC-32 is checked. The claim is
+//   not trusted with memory: a deflated member's buffer starts at 2x its
+//   compressed size + 64 KiB and at most doubles as the data really inflates
+//   (ReadZipMember), so a false claim costs at most twice what the stream
+//   really holds. docs/decoding-spec.md, "Resource limits", lists every bound.
 //
 // Records: fixed-size records with fields at byte offsets, each a block of
 //   `count` elements of one dtype, optionally big-endian.

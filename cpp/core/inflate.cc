@@ -1,5 +1,6 @@
 #include "inflate.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -154,7 +155,16 @@ class Huffman {
 class Inflater {
  public:
   Inflater(const uint8_t* in, int64_t in_size, uint8_t* out, int64_t out_size)
-      : br_(in, in_size), out_(out), out_size_(out_size) {}
+      : br_(in, in_size), out_(out), out_size_(out_size), capacity_(out_size) {}
+  // Into `grow`, which starts at `initial` bytes (at most out_size) and grows
+  // as the output needs it.
+  Inflater(const uint8_t* in, int64_t in_size, std::vector<uint8_t>* grow, int64_t out_size,
+           int64_t initial)
+      : br_(in, in_size), grow_(grow), out_size_(out_size),
+        capacity_(std::min(std::max<int64_t>(initial, 0), out_size)) {
+    grow_->resize(static_cast<size_t>(capacity_));
+    out_ = grow_->data();
+  }
 
   Status Run(int64_t* consumed) {
     bool last = false;
@@ -188,13 +198,24 @@ class Inflater {
                    " bytes the directory says");
   }
 
+  // Makes room for n more bytes (never beyond out_size_); false if there is
+  // none. Only a growing buffer ever has capacity_ < out_size_.
+  bool Room(int64_t n) {
+    if (n <= capacity_ - written_) return true;
+    if (grow_ == nullptr || n > out_size_ - written_) return false;
+    capacity_ = std::min(out_size_, std::max(written_ + n, 2 * capacity_));
+    grow_->resize(static_cast<size_t>(capacity_));
+    out_ = grow_->data();
+    return true;
+  }
+
   Status Stored() {
     br_.AlignToByte();
     const uint32_t len = br_.Read(16);
     const uint32_t nlen = br_.Read(16);
     if (br_.Overrun()) return Corrupt("the stream is truncated");
     if ((len ^ 0xffffu) != nlen) return Corrupt("stored block length check failed");
-    if (static_cast<int64_t>(len) > out_size_ - written_) return TooLong();
+    if (!Room(len)) return TooLong();
     if (!br_.CopyBytes(out_ + written_, len)) return Corrupt("the stream is truncated");
     written_ += len;
     return Status::Ok();
@@ -262,7 +283,7 @@ class Inflater {
       const int sym = lit.Decode(br_);
       if (sym < 0) return Corrupt("invalid literal/length code");
       if (sym < 256) {
-        if (written_ >= out_size_) return TooLong();
+        if (written_ >= capacity_ && !Room(1)) return TooLong();
         out_[written_++] = static_cast<uint8_t>(sym);
         continue;
       }
@@ -275,7 +296,7 @@ class Inflater {
       const int64_t distance = kDistBase[ds] + br_.Read(kDistExtra[ds]);
       if (br_.Overrun()) return Corrupt("the stream is truncated");
       if (distance > written_) return Corrupt("a distance points before the start of the output");
-      if (length > out_size_ - written_) return TooLong();
+      if (!Room(length)) return TooLong();
       uint8_t* dst = out_ + written_;
       const uint8_t* src = dst - distance;
       if (distance >= length) {
@@ -288,8 +309,10 @@ class Inflater {
   }
 
   BitReader br_;
-  uint8_t* out_;
+  std::vector<uint8_t>* grow_ = nullptr;
+  uint8_t* out_ = nullptr;
   int64_t out_size_;
+  int64_t capacity_;  // bytes of out_ that may be written
   int64_t written_ = 0;
   bool fixed_built_ = false;
   Huffman fixed_lit_, fixed_dist_;
@@ -300,6 +323,12 @@ class Inflater {
 Status Inflate(const uint8_t* in, int64_t in_size, uint8_t* out, int64_t out_size,
                int64_t* consumed) {
   Inflater inflater(in, in_size, out, out_size);
+  return inflater.Run(consumed);
+}
+
+Status InflateGrowing(const uint8_t* in, int64_t in_size, int64_t out_size, int64_t initial,
+                      std::vector<uint8_t>* out, int64_t* consumed) {
+  Inflater inflater(in, in_size, out, out_size, initial);
   return inflater.Run(consumed);
 }
 

@@ -12,6 +12,7 @@
 #define GILFREE_CORE_INFLATE_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "status.h"
 
@@ -20,6 +21,14 @@ namespace gilfree {
 // On success, *consumed (if not null) is the number of input bytes used.
 Status Inflate(const uint8_t* in, int64_t in_size, uint8_t* out, int64_t out_size,
                int64_t* consumed = nullptr);
+
+// The same into `out`, resized to out_size on success, for an out_size that
+// is only claimed (a ZIP directory's): `out` starts at most `initial` bytes
+// and at most doubles as the stream really produces bytes, so a stream that
+// claims more than it holds never makes it larger than twice what it
+// inflated to, or `initial`.
+Status InflateGrowing(const uint8_t* in, int64_t in_size, int64_t out_size, int64_t initial,
+                      std::vector<uint8_t>* out, int64_t* consumed = nullptr);
 
 }  // namespace gilfree
 

@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ namespace numpy {
 namespace {
 
 void Raise(const Status& status) {
+  if (status.code() == StatusCode::kResourceExhausted) {
+    PyErr_SetString(PyExc_MemoryError, status.message().c_str());
+    throw py::error_already_set();
+  }
   if (!status.ok()) throw py::value_error(status.message());
 }
 
@@ -151,8 +156,16 @@ void RegisterDecoders(py::module_& m) {
           fields[i].offset = offsets[i];
           fields[i].dtype = DTypeNamed(dtypes[i], "schema");
           fields[i].swap = swap[i];
+          // A negative or overflowing shape makes the count -1, which
+          // ValidateRecordFields reports.
           int64_t count = 1;
-          for (int64_t d : shapes[i]) count *= d;
+          for (int64_t d : shapes[i]) {
+            if (count < 0 || d < 0 || (d > 0 && count > std::numeric_limits<int64_t>::max() / d)) {
+              count = -1;
+              break;
+            }
+            count *= d;
+          }
           fields[i].count = count;
         }
         Raise(ValidateRecordFields(fields.data(), static_cast<int>(nf), record_bytes));

@@ -77,8 +77,12 @@ absl::Status SizedOutputShape(InferenceContext* c, int image_slot, int size_slot
     h = c->Dim(image, rank == 4 ? 1 : 0);
     w = c->Dim(image, rank == 4 ? 2 : 1);
   } else if (size != nullptr && size->NumElements() == 2) {
-    h = c->MakeDim(size->flat<int32_t>()(0));
-    w = c->MakeDim(size->flat<int32_t>()(1));
+    // A size outside the limits stays unknown here; the kernel reports it.
+    auto dim = [c](int32_t v) {
+      return v > 0 && v <= kMaxOutputSide ? c->MakeDim(v) : c->UnknownDim();
+    };
+    h = dim(size->flat<int32_t>()(0));
+    w = dim(size->flat<int32_t>()(1));
   }
   c->set_output(0, OutputShapeFor(c, image, h, w));
   return absl::OkStatus();

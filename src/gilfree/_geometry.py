@@ -26,6 +26,11 @@ def output_shape_arg(output_shape: Any) -> tuple[int, int] | None:
         raise ValueError(
             f"output_shape must be two positive integers (height, width), got {output_shape!r}"
         )
+    if any(not -(2**63) <= v < 2**63 for v in values):  # the core checks the limits of the rest
+        raise ValueError(
+            "output_shape must give a positive output height and width of at most 2^20, "
+            f"got {tuple(values)}"
+        )
     return values[0], values[1]
 
 

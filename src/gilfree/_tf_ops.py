@@ -386,7 +386,8 @@ def _output_size(output_shape: Any) -> Any:
     if output_shape is None:
         return np.zeros(0, np.int32)
     if isinstance(output_shape, tf.Tensor | tf.Variable):
-        return tf.reshape(tf.cast(output_shape, tf.int32), [-1])
+        # Saturating: a size beyond int32 must not wrap to a small valid one.
+        return tf.reshape(tf.dtypes.saturate_cast(output_shape, tf.int32), [-1])
     size = _checked(_geometry.output_shape_arg, output_shape)
     for v in size:
         if not 0 < v <= 2**20:
