@@ -47,6 +47,10 @@ inline int64_t FoldIndex(int64_t k, int64_t n, FillMode mode) {
 // into [0, n - 1] (constant leaves it alone), in float32 like TensorFlow.
 inline float FoldCoordinateTf(float c, int64_t n, FillMode mode) {
   const float last = static_cast<float>(n - 1);
+  // Reflect and wrap divide c by the span and convert the quotient to an
+  // integer, which must fit in int64_t: clamp first, as AxisTapsFor does (a
+  // float this large is an integer far beyond any image either way).
+  c = c < -kCoordLimit ? -kCoordLimit : (c > kCoordLimit ? kCoordLimit : c);
   switch (mode) {
     case FillMode::kConstant: return c;
     case FillMode::kNearest: break;

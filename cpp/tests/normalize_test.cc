@@ -1,0 +1,619 @@
+// Normalization kernels (core/normalize.h): normalize, standardize,
+// minmax_scale, percentile_stretch, and the image layout rules (core/image.h).
+// Expected values are computed by hand (stated in the comments) or, for
+// percentiles of random data, by a sort-based implementation of
+// numpy.percentile(method="linear") written here.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "core/normalize.h"
+#include "test_util.h"
+
+namespace gilfree {
+namespace {
+
+using testing::BFloat16Exact;
+using testing::Dense;
+using testing::HalfValue;
+using testing::ReversedChunks;
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+DenseImage Out(std::vector<float>* y) { return DenseImage{y->data(), DType::kFloat32}; }
+
+NormalizeParams Norm(const std::vector<double>& mean, const std::vector<double>& std, double scale = 1.0) {
+  NormalizeParams p;
+  p.mean = mean.data();
+  p.mean_size = static_cast<int64_t>(mean.size());
+  p.std = std.data();
+  p.std_size = static_cast<int64_t>(std.size());
+  p.scale = scale;
+  return p;
+}
+
+void ExpectNear(const std::vector<float>& got, const std::vector<float>& want, float tol = 1e-6f) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (std::isnan(want[i])) {
+      EXPECT_TRUE(std::isnan(got[i])) << "at " << i << ": " << got[i];
+    } else {
+      EXPECT_NEAR(got[i], want[i], tol * std::max(1.0f, std::fabs(want[i]))) << "at " << i;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// normalize
+
+TEST(Normalize, HeaderExampleUInt8) {
+  // (x - 127.5) / 127.5: 0 -> -1, 128 -> 0.5 / 127.5 = 0.00392157, 255 -> 1.
+  const uint8_t x[6] = {0, 128, 255, 255, 128, 0};
+  std::vector<double> mean = {127.5}, sd = {127.5};
+  std::vector<float> y(6);
+  ASSERT_OK(Normalize(Dense(x, DType::kUInt8, 1, 1, 2, 3), Norm(mean, sd), Out(&y), nullptr));
+  ExpectNear(y, {-1, 0.5f / 127.5f, 1, 1, 0.5f / 127.5f, -1});
+}
+
+TEST(Normalize, PerChannelMeanStdAndScale) {
+  // (x * 0.5 - mean[c]) / std[c]: (5 - 1) / 1 = 4, (10 - 2) / 2 = 4, (15 - 3) / 3 = 4;
+  // second pixel (2, 4, 6) * 0.5 = (1, 2, 3) -> 0, 0, 0.
+  const float x[6] = {10, 20, 30, 2, 4, 6};
+  std::vector<double> mean = {1, 2, 3}, sd = {1, 2, 3};
+  std::vector<float> y(6);
+  ASSERT_OK(Normalize(Dense(x, DType::kFloat32, 1, 1, 2, 3), Norm(mean, sd, 0.5), Out(&y), nullptr));
+  ExpectNear(y, {4, 4, 4, 0, 0, 0});
+}
+
+TEST(Normalize, EveryInputDType) {
+  std::vector<double> mean = {1}, sd = {2};  // y = (x - 1) / 2
+  std::vector<float> y(3);
+  {
+    const uint16_t x[3] = {1, 65535, 3};
+    ASSERT_OK(Normalize(Dense(x, DType::kUInt16, 1, 1, 3, 1), Norm(mean, sd), Out(&y), nullptr));
+    ExpectNear(y, {0, 32767, 1});
+  }
+  {
+    const int16_t x[3] = {-32768, -1, 5};
+    ASSERT_OK(Normalize(Dense(x, DType::kInt16, 1, 1, 3, 1), Norm(mean, sd), Out(&y), nullptr));
+    ExpectNear(y, {-16384.5f, -1, 2});
+  }
+  {
+    // float16 bits: 0x3c00 = 1, 0x4500 = 5, 0xc000 = -2.
+    const uint16_t x[3] = {0x3c00, 0x4500, 0xc000};
+    ASSERT_OK(Normalize(Dense(x, DType::kFloat16, 1, 1, 3, 1), Norm(mean, sd), Out(&y), nullptr));
+    ExpectNear(y, {0, 2, -1.5f});
+  }
+  {
+    const uint16_t x[3] = {BFloat16Exact(1), BFloat16Exact(5), BFloat16Exact(-2)};
+    ASSERT_OK(Normalize(Dense(x, DType::kBFloat16, 1, 1, 3, 1), Norm(mean, sd), Out(&y), nullptr));
+    ExpectNear(y, {0, 2, -1.5f});
+  }
+}
+
+TEST(Normalize, Int32KeepsPrecisionBeyondFloat32) {
+  // 16777217 = 2^24 + 1 is not a float32; (x - 2^24) / 1 must still be 1.
+  const int32_t x[3] = {16777217, 16777216, -16777215};
+  std::vector<double> mean = {16777216}, sd = {1};
+  std::vector<float> y(3);
+  ASSERT_OK(Normalize(Dense(x, DType::kInt32, 1, 1, 3, 1), Norm(mean, sd), Out(&y), nullptr));
+  EXPECT_EQ(y[0], 1.0f);
+  EXPECT_EQ(y[1], 0.0f);
+  EXPECT_EQ(y[2], -33554431.0f);
+}
+
+TEST(Normalize, Float16AndBFloat16Outputs) {
+  // y = x / 3 for x = 3, -6, 1: 1, -2, 1/3. float16 of 1/3 is 0x3555
+  // (1.0101010101b * 2^-2 rounded to 10 fraction bits); bfloat16 of 1/3:
+  // float32 0x3eaaaaab, low half 0xaaab > 0x8000 rounds up to 0x3eab.
+  const float x[3] = {3, -6, 1};
+  std::vector<double> mean = {0}, sd = {3};
+  uint16_t h[3], b[3];
+  ASSERT_OK(Normalize(Dense(x, DType::kFloat32, 1, 1, 3, 1), Norm(mean, sd),
+                      DenseImage{h, DType::kFloat16}, nullptr));
+  EXPECT_EQ(h[0], 0x3c00);
+  EXPECT_EQ(h[1], 0xc000);
+  EXPECT_EQ(h[2], 0x3555);
+  ASSERT_OK(Normalize(Dense(x, DType::kFloat32, 1, 1, 3, 1), Norm(mean, sd),
+                      DenseImage{b, DType::kBFloat16}, nullptr));
+  EXPECT_EQ(b[0], 0x3f80);
+  EXPECT_EQ(b[1], 0xc000);
+  EXPECT_EQ(b[2], 0x3eab);
+}
+
+TEST(Normalize, NaNPropagates) {
+  const float x[3] = {1, kNaN, 3};
+  std::vector<double> mean = {0}, sd = {1};
+  std::vector<float> y(3);
+  ASSERT_OK(Normalize(Dense(x, DType::kFloat32, 1, 1, 3, 1), Norm(mean, sd), Out(&y), nullptr));
+  ExpectNear(y, {1, kNaN, 3});
+}
+
+TEST(Normalize, StridedAndNegativeStrides) {
+  // A 2x2 single-channel view of a 2x4 buffer taking every other column,
+  // then the same view flipped left-right through a negative stride.
+  const float buf[8] = {1, 100, 2, 100, 3, 100, 4, 100};
+  std::vector<double> mean = {0}, sd = {1};
+  std::vector<float> y(4);
+  ConstImage x;
+  x.data = buf;
+  x.dtype = DType::kFloat32;
+  x.geometry = ImageGeometry{1, 2, 2, 1, 32, 16, 8, 4};
+  ASSERT_OK(Normalize(x, Norm(mean, sd), Out(&y), nullptr));
+  ExpectNear(y, {1, 2, 3, 4});
+  x.data = buf + 2;
+  x.geometry.stride_w = -8;
+  ASSERT_OK(Normalize(x, Norm(mean, sd), Out(&y), nullptr));
+  ExpectNear(y, {2, 1, 4, 3});
+}
+
+TEST(Normalize, StridedChannels) {
+  // Channels 2 floats apart (a [.., 3] slice of a [.., 6] array).
+  const float buf[12] = {1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0};
+  std::vector<double> mean = {1, 2, 3}, sd = {1};
+  std::vector<float> y(6);
+  ConstImage x;
+  x.data = buf;
+  x.dtype = DType::kFloat32;
+  x.geometry = ImageGeometry{1, 1, 2, 3, 48, 48, 24, 8};
+  ASSERT_OK(Normalize(x, Norm(mean, sd), Out(&y), nullptr));
+  ExpectNear(y, {0, 0, 0, 3, 3, 3});
+}
+
+TEST(Normalize, ManyChannelsAndSplitWork) {
+  // 70 channels (period is not a multiple of 64), x[c] = c, mean[c] = c,
+  // std 1: every output is 0; any split of the work gives the same.
+  const int64_t C = 70, W = 5;
+  std::vector<float> x(C * W);
+  std::vector<double> mean(C), sd = {1};
+  for (int64_t c = 0; c < C; ++c) mean[c] = static_cast<double>(c);
+  for (int64_t i = 0; i < C * W; ++i) x[i] = static_cast<float>(i % C);
+  std::vector<float> y(C * W, 1.0f);
+  const ParallelFor pf = ReversedChunks(1);
+  ASSERT_OK(Normalize(Dense(x.data(), DType::kFloat32, 1, 1, W, C), Norm(mean, sd), Out(&y), &pf));
+  for (float v : y) EXPECT_EQ(v, 0.0f);
+}
+
+TEST(Normalize, EmptyInputWritesNothingButValidates) {
+  std::vector<double> mean = {0}, sd = {1}, zero = {0};
+  float sentinel = 42;
+  ConstImage x = Dense(nullptr, DType::kFloat32, 0, 2, 2, 1);
+  EXPECT_OK(Normalize(x, Norm(mean, sd), DenseImage{&sentinel, DType::kFloat32}, nullptr));
+  EXPECT_EQ(sentinel, 42);
+  EXPECT_INVALID(Normalize(x, Norm(mean, zero), DenseImage{&sentinel, DType::kFloat32}, nullptr), "std[0]");
+}
+
+TEST(Normalize, Errors) {
+  const float x[3] = {1, 2, 3};
+  std::vector<float> y(3);
+  const ConstImage img = Dense(x, DType::kFloat32, 1, 1, 1, 3);
+  std::vector<double> one = {0}, two = {0, 1}, three = {1, 1, 1};
+  EXPECT_INVALID(Normalize(img, Norm(two, one), Out(&y), nullptr), "mean has 2 values");
+  EXPECT_INVALID(Normalize(img, Norm(one, two), Out(&y), nullptr), "std has 2 values");
+  std::vector<double> bad_std = {1, 0, 1};
+  EXPECT_INVALID(Normalize(img, Norm(one, bad_std), Out(&y), nullptr), "std[1] is 0");
+  std::vector<double> nan_std = {NAN};
+  EXPECT_INVALID(Normalize(img, Norm(one, nan_std), Out(&y), nullptr), "std[0]");
+  std::vector<double> inf_mean = {0, 0, INFINITY};
+  EXPECT_INVALID(Normalize(img, Norm(inf_mean, one), Out(&y), nullptr), "mean[2]");
+  EXPECT_INVALID(Normalize(img, Norm(one, three, 0.0), Out(&y), nullptr), "scale is 0");
+  EXPECT_INVALID(Normalize(img, Norm(one, three, NAN), Out(&y), nullptr), "scale");
+  EXPECT_INVALID(Normalize(img, Norm(one, one), DenseImage{y.data(), DType::kUInt8}, nullptr),
+                 "dtype must be float32, float16 or bfloat16, got uint8");
+  const double d[3] = {1, 2, 3};
+  EXPECT_INVALID(Normalize(Dense(d, DType::kFloat64, 1, 1, 1, 3), Norm(one, one), Out(&y), nullptr),
+                 "x has unsupported dtype float64");
+  EXPECT_INVALID(ValidateNormalize(Norm(two, one), 3), "expected a scalar or 1 or 3 values");
+}
+
+// ---------------------------------------------------------------------------
+// standardize
+
+TEST(Standardize, HeaderExample) {
+  // m = 2.5, population s = sqrt(1.25) = 1.1180340.
+  const float x[4] = {1, 2, 3, 4};
+  std::vector<float> y(4);
+  ASSERT_OK(Standardize(Dense(x, DType::kFloat32, 1, 1, 4, 1), StandardizeParams{}, Out(&y), nullptr));
+  const float s = std::sqrt(1.25f);
+  ExpectNear(y, {-1.5f / s, -0.5f / s, 0.5f / s, 1.5f / s});
+}
+
+TEST(Standardize, ConstantImageIsZero) {
+  const uint8_t x[4] = {7, 7, 7, 7};
+  std::vector<float> y(4, 1.0f);
+  ASSERT_OK(Standardize(Dense(x, DType::kUInt8, 1, 2, 2, 1), StandardizeParams{}, Out(&y), nullptr));
+  ExpectNear(y, {0, 0, 0, 0});
+}
+
+TEST(Standardize, FloorAndEpsilon) {
+  // {0, 0.25}: m = 0.125, s = 0.125 < floor 1/sqrt(2): y = -+0.125 * sqrt(2).
+  const float x[2] = {0, 0.25f};
+  std::vector<float> y(2);
+  ASSERT_OK(Standardize(Dense(x, DType::kFloat32, 1, 1, 2, 1), StandardizeParams{}, Out(&y), nullptr));
+  ExpectNear(y, {-0.125f * std::sqrt(2.0f), 0.125f * std::sqrt(2.0f)});
+  // {1, 3}: m = 2, s = 1. epsilon 2 > s: y = -+0.5; epsilon 0.5 < s: y = -+1.
+  const float z[2] = {1, 3};
+  StandardizeParams p;
+  p.has_epsilon = true;
+  p.epsilon = 2;
+  ASSERT_OK(Standardize(Dense(z, DType::kFloat32, 1, 1, 2, 1), p, Out(&y), nullptr));
+  ExpectNear(y, {-0.5f, 0.5f});
+  p.epsilon = 0.5;
+  ASSERT_OK(Standardize(Dense(z, DType::kFloat32, 1, 1, 2, 1), p, Out(&y), nullptr));
+  ExpectNear(y, {-1, 1});
+}
+
+TEST(Standardize, PerChannelAndGlobal) {
+  // Pixels (1, 10), (3, 30). Per channel: c0 m 2 s 1, c1 m 20 s 10 -> -1, -1, 1, 1.
+  // Global: {1, 10, 3, 30}: m = 11, var = (100 + 1 + 64 + 361) / 4 = 131.5.
+  const int16_t x[4] = {1, 10, 3, 30};
+  std::vector<float> y(4);
+  StandardizeParams p;
+  p.per_channel = true;
+  ASSERT_OK(Standardize(Dense(x, DType::kInt16, 1, 1, 2, 2), p, Out(&y), nullptr));
+  ExpectNear(y, {-1, -1, 1, 1});
+  p.per_channel = false;
+  ASSERT_OK(Standardize(Dense(x, DType::kInt16, 1, 1, 2, 2), p, Out(&y), nullptr));
+  const float s = std::sqrt(131.5f);
+  ExpectNear(y, {-10 / s, -1 / s, -8 / s, 19 / s});
+}
+
+TEST(Standardize, StatisticsArePerImage) {
+  // Image 0 {0, 2}: m 1, s 1; image 1 {10, 50}: m 30, s 20. Both give -1, 1.
+  const uint16_t x[4] = {0, 2, 10, 50};
+  std::vector<float> y(4);
+  const ParallelFor pf = ReversedChunks(1);
+  ASSERT_OK(Standardize(Dense(x, DType::kUInt16, 2, 1, 2, 1), StandardizeParams{}, Out(&y), &pf));
+  ExpectNear(y, {-1, 1, -1, 1});
+}
+
+TEST(Standardize, LargeOffsetStaysExact) {
+  // 1000001 and 1000003 are exact float32 values: m = 1000002, s = 1.
+  const float x[2] = {1000001.0f, 1000003.0f};
+  std::vector<float> y(2);
+  ASSERT_OK(Standardize(Dense(x, DType::kFloat32, 1, 1, 2, 1), StandardizeParams{}, Out(&y), nullptr));
+  EXPECT_EQ(y[0], -1.0f);
+  EXPECT_EQ(y[1], 1.0f);
+}
+
+TEST(Standardize, NaNMakesEverythingNaN) {
+  const float x[3] = {1, kNaN, 3};
+  std::vector<float> y(3);
+  ASSERT_OK(Standardize(Dense(x, DType::kFloat32, 1, 1, 3, 1), StandardizeParams{}, Out(&y), nullptr));
+  ExpectNear(y, {kNaN, kNaN, kNaN});
+}
+
+TEST(Standardize, Errors) {
+  const float x[2] = {1, 2};
+  std::vector<float> y(2);
+  StandardizeParams p;
+  p.has_epsilon = true;
+  p.epsilon = 0;
+  EXPECT_INVALID(Standardize(Dense(x, DType::kFloat32, 1, 1, 2, 1), p, Out(&y), nullptr), "epsilon is 0");
+  p.epsilon = NAN;
+  EXPECT_INVALID(ValidateStandardize(p), "epsilon is nan");
+  p.epsilon = -1;
+  EXPECT_INVALID(ValidateStandardize(p), "expected a finite number > 0");
+  EXPECT_INVALID(Standardize(Dense(x, DType::kFloat32, 1, 1, 2, 1), StandardizeParams{},
+                             DenseImage{y.data(), DType::kInt16}, nullptr),
+                 "dtype must be");
+}
+
+// ---------------------------------------------------------------------------
+// minmax_scale
+
+TEST(MinMaxScale, HeaderExampleWithNodata) {
+  // nodata 0 is masked: lo 10, hi 30 -> {fill, 0, 0.5, 1}.
+  const uint16_t x[4] = {0, 10, 20, 30};
+  std::vector<float> y(4);
+  MaskParams p;
+  p.has_nodata = true;
+  p.nodata = 0;
+  p.fill = -1;
+  ASSERT_OK(MinMaxScale(Dense(x, DType::kUInt16, 1, 1, 4, 1), p, Out(&y), nullptr));
+  ExpectNear(y, {-1, 0, 0.5f, 1});
+}
+
+TEST(MinMaxScale, NaNIsMaskedInFloatInputs) {
+  const float x[3] = {kNaN, 2, 4};
+  std::vector<float> y(3);
+  MaskParams p;
+  p.fill = 9;
+  ASSERT_OK(MinMaxScale(Dense(x, DType::kFloat32, 1, 1, 3, 1), p, Out(&y), nullptr));
+  ExpectNear(y, {9, 0, 1});
+  // float16 NaN 0x7e00 and the float nodata -2 (0xc000).
+  const uint16_t h[4] = {0x7e00, 0xc000, 0x3c00, 0x4000};  // NaN, -2, 1, 2
+  p.has_nodata = true;
+  p.nodata = -2;
+  std::vector<float> z(4);
+  ASSERT_OK(MinMaxScale(Dense(h, DType::kFloat16, 1, 1, 4, 1), p, Out(&z), nullptr));
+  ExpectNear(z, {9, 9, 0, 1});
+}
+
+TEST(MinMaxScale, ConstantAndAllInvalid) {
+  const int32_t x[3] = {5, 5, 5};
+  std::vector<float> y(3, 1.0f);
+  MaskParams p;
+  ASSERT_OK(MinMaxScale(Dense(x, DType::kInt32, 1, 1, 3, 1), p, Out(&y), nullptr));
+  ExpectNear(y, {0, 0, 0});
+  p.has_nodata = true;
+  p.nodata = 5;
+  p.fill = -7;
+  ASSERT_OK(MinMaxScale(Dense(x, DType::kInt32, 1, 1, 3, 1), p, Out(&y), nullptr));
+  ExpectNear(y, {-7, -7, -7});
+}
+
+TEST(MinMaxScale, PerChannelOrGlobal) {
+  // Pixels (0, 100), (10, 200). Per channel: {0, 0, 1, 1}. Global: lo 0,
+  // hi 200: {0, 0.5, 0.05, 1}.
+  const uint8_t x[4] = {0, 100, 10, 200};
+  std::vector<float> y(4);
+  MaskParams p;
+  p.per_channel = true;
+  ASSERT_OK(MinMaxScale(Dense(x, DType::kUInt8, 1, 1, 2, 2), p, Out(&y), nullptr));
+  ExpectNear(y, {0, 0, 1, 1});
+  p.per_channel = false;
+  ASSERT_OK(MinMaxScale(Dense(x, DType::kUInt8, 1, 1, 2, 2), p, Out(&y), nullptr));
+  ExpectNear(y, {0, 0.5f, 0.05f, 1});
+}
+
+TEST(MinMaxScale, UnrepresentableNodataMatchesNothing) {
+  // 300 and 0.5 are not uint8 values; -1 is not either.
+  const uint8_t x[3] = {0, 44, 255};
+  std::vector<float> y(3);
+  for (double nodata : {300.0, 0.5, -1.0, 44.5}) {
+    MaskParams p;
+    p.has_nodata = true;
+    p.nodata = nodata;
+    ASSERT_OK(MinMaxScale(Dense(x, DType::kUInt8, 1, 1, 3, 1), p, Out(&y), nullptr));
+    ExpectNear(y, {0, 44.0f / 255.0f, 1});
+  }
+}
+
+TEST(MinMaxScale, NegativeInt16AndBFloat16) {
+  const int16_t x[3] = {-32768, 0, 32767};  // range 65535
+  std::vector<float> y(3);
+  ASSERT_OK(MinMaxScale(Dense(x, DType::kInt16, 1, 1, 3, 1), MaskParams{}, Out(&y), nullptr));
+  ExpectNear(y, {0, 32768.0f / 65535.0f, 1});
+  const uint16_t b[3] = {BFloat16Exact(-4), BFloat16Exact(0), BFloat16Exact(12)};
+  ASSERT_OK(MinMaxScale(Dense(b, DType::kBFloat16, 1, 1, 3, 1), MaskParams{}, Out(&y), nullptr));
+  ExpectNear(y, {0, 0.25f, 1});
+}
+
+TEST(MinMaxScale, Errors) {
+  const float x[2] = {1, 2};
+  uint8_t y[8];
+  EXPECT_INVALID(MinMaxScale(Dense(x, DType::kFloat32, 1, 1, 2, 1), MaskParams{},
+                             DenseImage{y, DType::kUInt8}, nullptr),
+                 "dtype must be float32, float16 or bfloat16");
+  const int64_t big[2] = {1, 2};
+  float out[2];
+  EXPECT_INVALID(MinMaxScale(Dense(big, DType::kInt64, 1, 1, 2, 1), MaskParams{},
+                             DenseImage{out, DType::kFloat32}, nullptr),
+                 "x has unsupported dtype int64");
+}
+
+// ---------------------------------------------------------------------------
+// percentile_stretch
+
+PercentileParams Pct(double low, double high) {
+  PercentileParams p;
+  p.low = low;
+  p.high = high;
+  return p;
+}
+
+TEST(PercentileStretch, HeaderExample) {
+  // sorted {0, 1, 2, 3, 100}: 25% at position 1 -> 1, 75% at 3 -> 3.
+  const float x[5] = {0, 1, 2, 3, 100};
+  std::vector<float> y(5);
+  ASSERT_OK(PercentileStretch(Dense(x, DType::kFloat32, 1, 1, 5, 1), Pct(25, 75), Out(&y), nullptr));
+  ExpectNear(y, {0, 0, 0.5f, 1, 1});
+}
+
+TEST(PercentileStretch, LinearInterpolationBetweenRanks) {
+  // {10, 20, 30, 40}: 10% at position 0.3 -> 13, 90% at 2.7 -> 37;
+  // y = clamp((x - 13) / 24): {0, 7/24, 17/24, 1}.
+  const uint8_t x[4] = {40, 10, 30, 20};
+  std::vector<float> y(4);
+  ASSERT_OK(PercentileStretch(Dense(x, DType::kUInt8, 1, 1, 4, 1), Pct(10, 90), Out(&y), nullptr));
+  ExpectNear(y, {1, 0, 17.0f / 24, 7.0f / 24});
+}
+
+TEST(PercentileStretch, EqualBoundsGiveAStep) {
+  // {5, 5, 5, 5, 9}: 0% and 50% are both 5 -> 0 where x <= 5, 1 above.
+  const int16_t x[5] = {5, 9, 5, 5, 5};
+  std::vector<float> y(5);
+  ASSERT_OK(PercentileStretch(Dense(x, DType::kInt16, 1, 1, 5, 1), Pct(0, 50), Out(&y), nullptr));
+  ExpectNear(y, {0, 1, 0, 0, 0});
+}
+
+TEST(PercentileStretch, MaskAndFill) {
+  // nodata -1 and NaN are masked: valid {0, 10}: 0% = 0, 100% = 10.
+  const float x[4] = {-1, 0, kNaN, 10};
+  std::vector<float> y(4);
+  PercentileParams p = Pct(0, 100);
+  p.mask.has_nodata = true;
+  p.mask.nodata = -1;
+  p.mask.fill = 0.25;
+  ASSERT_OK(PercentileStretch(Dense(x, DType::kFloat32, 1, 1, 4, 1), p, Out(&y), nullptr));
+  ExpectNear(y, {0.25f, 0, 0.25f, 1});
+  // Every element invalid: all fill.
+  const float z[2] = {kNaN, -1};
+  ASSERT_OK(PercentileStretch(Dense(z, DType::kFloat32, 1, 1, 2, 1), p, Out(&y), nullptr));
+  EXPECT_EQ(y[0], 0.25f);
+  EXPECT_EQ(y[1], 0.25f);
+}
+
+TEST(PercentileStretch, Errors) {
+  const float x[2] = {1, 2};
+  std::vector<float> y(2);
+  const ConstImage img = Dense(x, DType::kFloat32, 1, 1, 2, 1);
+  EXPECT_INVALID(PercentileStretch(img, Pct(-1, 50), Out(&y), nullptr), "low is -1");
+  EXPECT_INVALID(PercentileStretch(img, Pct(0, 100.5), Out(&y), nullptr), "high is 100.5");
+  EXPECT_INVALID(PercentileStretch(img, Pct(NAN, 50), Out(&y), nullptr), "low is nan");
+  EXPECT_INVALID(PercentileStretch(img, Pct(60, 50), Out(&y), nullptr), "low (60) must be less than high (50)");
+  EXPECT_INVALID(PercentileStretch(img, Pct(50, 50), Out(&y), nullptr), "must be less than high");
+  EXPECT_INVALID(ValidatePercentile(Pct(0, INFINITY)), "expected a percentile in [0, 100]");
+}
+
+// numpy.percentile(v, q, method="linear") by sorting.
+double NumpyPercentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double pos = q / 100.0 * static_cast<double>(v.size() - 1);
+  const size_t i = static_cast<size_t>(std::floor(pos));
+  if (i + 1 >= v.size()) return v.back();
+  const double g = pos - std::floor(pos);
+  return v[i] + (v[i + 1] - v[i]) * g;
+}
+
+// Random images of every input dtype, with NaN and nodata, per channel and
+// global, against the sort-based reference.
+template <typename Raw>
+void CheckRandomPercentiles(DType dtype, Raw (*make)(std::mt19937&), double (*value)(Raw),
+                            bool has_nodata, double nodata) {
+  std::mt19937 rng(1234 + static_cast<int>(dtype));
+  const int64_t N = 2, H = 7, W = 31, C = 3;
+  std::vector<Raw> x(N * H * W * C);
+  for (Raw& r : x) r = make(rng);
+  if (has_nodata) {
+    for (size_t i = 0; i < x.size(); i += 5) {
+      for (Raw& r : x) {
+        if (value(r) == nodata) {
+          x[i] = r;
+          break;
+        }
+      }
+    }
+  }
+  for (bool per_channel : {true, false}) {
+    for (auto [lo_q, hi_q] : {std::pair<double, double>{2, 98}, {0, 100}, {13.7, 50}, {33, 34}}) {
+      PercentileParams p = Pct(lo_q, hi_q);
+      p.mask.per_channel = per_channel;
+      p.mask.has_nodata = has_nodata;
+      p.mask.nodata = nodata;
+      p.mask.fill = -5;
+      std::vector<float> y(x.size());
+      const ParallelFor pf = ReversedChunks(1);
+      ASSERT_OK(PercentileStretch(Dense(x.data(), dtype, N, H, W, C), p, Out(&y), &pf));
+      for (int64_t b = 0; b < N; ++b) {
+        for (int64_t c = 0; c < (per_channel ? C : 1); ++c) {
+          std::vector<double> valid;
+          for (int64_t i = 0; i < H * W * C; ++i) {
+            if (per_channel && i % C != c) continue;
+            const double v = value(x[b * H * W * C + i]);
+            if (std::isnan(v) || (has_nodata && v == nodata)) continue;
+            valid.push_back(v);
+          }
+          ASSERT_FALSE(valid.empty());
+          const double lo = NumpyPercentile(valid, lo_q), hi = NumpyPercentile(valid, hi_q);
+          for (int64_t i = 0; i < H * W * C; ++i) {
+            if (per_channel && i % C != c) continue;
+            const double v = value(x[b * H * W * C + i]);
+            const float got = y[b * H * W * C + i];
+            if (std::isnan(v) || (has_nodata && v == nodata)) {
+              EXPECT_EQ(got, -5.0f);
+              continue;
+            }
+            double want = hi > lo ? (v - lo) / (hi - lo) : (v > lo ? 1.0 : 0.0);
+            want = std::min(1.0, std::max(0.0, want));
+            ASSERT_NEAR(got, want, 2e-5) << DTypeName(dtype) << " v=" << v << " lo=" << lo
+                                         << " hi=" << hi << " q=" << lo_q << "," << hi_q;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(PercentileStretch, RandomDataEveryDTypeAgainstSortedReference) {
+  CheckRandomPercentiles<uint8_t>(
+      DType::kUInt8, [](std::mt19937& r) { return static_cast<uint8_t>(r() % 256); },
+      [](uint8_t v) { return static_cast<double>(v); }, true, 17);
+  CheckRandomPercentiles<uint16_t>(
+      DType::kUInt16, [](std::mt19937& r) { return static_cast<uint16_t>(r() % 65536); },
+      [](uint16_t v) { return static_cast<double>(v); }, false, 0);
+  CheckRandomPercentiles<int16_t>(
+      DType::kInt16, [](std::mt19937& r) { return static_cast<int16_t>(static_cast<int>(r() % 2000) - 1000); },
+      [](int16_t v) { return static_cast<double>(v); }, true, -3);
+  CheckRandomPercentiles<int32_t>(
+      DType::kInt32, [](std::mt19937& r) { return static_cast<int32_t>(r()); },
+      [](int32_t v) { return static_cast<double>(v); }, false, 0);
+  CheckRandomPercentiles<float>(
+      DType::kFloat32,
+      [](std::mt19937& r) {
+        const uint32_t k = r() % 100;
+        if (k == 0) return kNaN;
+        return std::ldexp(static_cast<float>(static_cast<int>(r() % 20001) - 10000), static_cast<int>(r() % 40) - 20);
+      },
+      [](float v) { return static_cast<double>(v); }, true, 0.0);
+  // float16 / bfloat16 bit patterns: any finite value or NaN, both signs.
+  CheckRandomPercentiles<uint16_t>(
+      DType::kFloat16,
+      [](std::mt19937& r) {
+        uint16_t h = static_cast<uint16_t>(r());
+        if ((h & 0x7c00) == 0x7c00) h = (r() % 8 == 0) ? 0x7e00 : static_cast<uint16_t>(h & 0xbfff);
+        return h;
+      },
+      [](uint16_t h) { return static_cast<double>(HalfValue(h)); }, false, 0);
+  CheckRandomPercentiles<uint16_t>(
+      DType::kBFloat16,
+      [](std::mt19937& r) {
+        // Exponents 2^-100 .. 2^99: the stretch is float32 arithmetic, and a
+        // range wider than FLT_MAX is out of its scope.
+        const uint16_t b = static_cast<uint16_t>(r());
+        return static_cast<uint16_t>((b & 0x807f) | ((27 + r() % 200) << 7));
+      },
+      [](uint16_t b) { return static_cast<double>(testing::BFloat16Value(b)); }, false, 0);
+}
+
+// ---------------------------------------------------------------------------
+// image layout
+
+TEST(DescribeImage, RanksOneToFive) {
+  ImageGeometry g;
+  const int64_t s1[1] = {7};
+  ASSERT_OK(DescribeImage(1, s1, nullptr, DType::kUInt16, &g));
+  EXPECT_EQ(g.batch, 1);
+  EXPECT_EQ(g.height, 1);
+  EXPECT_EQ(g.width, 7);
+  EXPECT_EQ(g.channels, 1);
+  EXPECT_EQ(g.stride_w, 2);
+  const int64_t s2[2] = {5, 7};
+  ASSERT_OK(DescribeImage(2, s2, nullptr, DType::kUInt8, &g));
+  EXPECT_EQ(g.height, 5);
+  EXPECT_EQ(g.stride_h, 7);
+  // The header's example: (2, 5, 7, 3) uint8 with x[:, ::2]'s strides.
+  const int64_t s4[4] = {2, 3, 7, 3}, st4[4] = {105, 42, 3, 1};
+  ASSERT_OK(DescribeImage(4, s4, st4, DType::kUInt8, &g));
+  EXPECT_EQ(g.batch, 2);
+  EXPECT_EQ(g.height, 3);
+  EXPECT_EQ(g.stride_n, 105);
+  EXPECT_EQ(g.stride_h, 42);
+  EXPECT_EQ(g.stride_w, 3);
+  EXPECT_EQ(g.stride_c, 1);
+  // Rank 5, contiguous: (2, 3, 4, 5, 1) float32 flattens to batch 6.
+  const int64_t s5[5] = {2, 3, 4, 5, 1};
+  ASSERT_OK(DescribeImage(5, s5, nullptr, DType::kFloat32, &g));
+  EXPECT_EQ(g.batch, 6);
+  EXPECT_EQ(g.stride_n, 80);
+}
+
+TEST(DescribeImage, Errors) {
+  ImageGeometry g;
+  const int64_t s[5] = {2, 3, 4, 5, 1};
+  EXPECT_INVALID(DescribeImage(0, s, nullptr, DType::kUInt8, &g), "x must have rank >= 1");
+  std::vector<int64_t> big(33, 1);
+  EXPECT_INVALID(DescribeImage(33, big.data(), nullptr, DType::kUInt8, &g), "x has rank 33");
+  const int64_t neg[3] = {2, -1, 3};
+  EXPECT_INVALID(DescribeImage(3, neg, nullptr, DType::kUInt8, &g), "x has a negative dimension");
+  // Batch axes (2, 3) whose strides do not nest: 3 * 20 != 1000.
+  const int64_t st[5] = {1000, 20 * 4, 20, 5, 1};
+  const int64_t shape[5] = {2, 3, 4, 5, 1};
+  EXPECT_INVALID(DescribeImage(5, shape, st, DType::kUInt8, &g), "cannot be flattened without a copy");
+}
+
+}  // namespace
+}  // namespace gilfree
