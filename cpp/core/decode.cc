@@ -573,6 +573,8 @@ Status DecodeRecords(const RecordSource& src, int64_t record_bytes, const Record
       const RecordField& f = fields[fi];
       const int64_t isz = DTypeSize(f.dtype);
       const int64_t bytes = f.count * isz;
+      // An empty field has no output (its buffer may be null): nothing to copy.
+      if (bytes == 0) continue;
       auto* out = static_cast<uint8_t*>(f.out);
       for (int64_t r = u0 * kRecordsPerUnit; r < r_end; ++r) {
         const uint8_t* rec = src.pointers ? src.pointers[r] : src.base + r * record_bytes;

@@ -72,8 +72,10 @@ class BitReader {
     pos_ += n;
     return true;
   }
-  // Bytes of input consumed, counting buffered whole bytes as unread.
-  int64_t Consumed() const { return (pos_ - in_) - count_ / 8; }
+  // Bytes of input consumed, counting buffered whole bytes as unread. The
+  // buffer's last overrun_bytes_ bytes are zero padding past the end, never
+  // read from the input (pos_ did not move for them).
+  int64_t Consumed() const { return (pos_ - in_) - (count_ / 8 - overrun_bytes_); }
   // True if any bit returned so far came from beyond the input.
   bool Overrun() const { return overrun_bytes_ * 8 > count_; }
   const uint8_t* end() const { return end_; }

@@ -6,6 +6,10 @@
 
 #include "kernels.h"
 
+#if defined(GILFREE_HAVE_X86_TARGETS)
+#include <cpuid.h>
+#endif
+
 namespace gilfree {
 namespace simd {
 
@@ -29,12 +33,21 @@ int64_t PeriodFor(int64_t channels) {
 
 namespace {
 
+#if defined(GILFREE_HAVE_X86_TARGETS)
+// F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports does
+// not know the name "f16c".
+bool CpuHasF16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+  return (ecx & bit_F16C) != 0;
+}
+#endif
+
 bool CpuHas(const char* name) {
 #if defined(GILFREE_HAVE_X86_TARGETS)
   __builtin_cpu_init();
   if (std::strcmp(name, "avx2") == 0) {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && CpuHasF16c();
   }
   if (std::strcmp(name, "avx512") == 0) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
