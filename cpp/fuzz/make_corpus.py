@@ -1,0 +1,341 @@
+"""Writes the seed corpus of the fuzz targets to cpp/fuzz/corpus/<target>/.
+
+``python cpp/fuzz/make_corpus.py [DIR]`` (default: the ``corpus`` folder next to this
+file) replaces every seed with the output of this script. The seeds are files written
+by NumPy (``np.save`` / ``np.lib.format.write_array`` in format versions 1.0, 2.0 and
+3.0, ``np.savez``, ``np.savez_compressed``), ZIP64 archives written by :mod:`zipfile`
+with ``force_zip64``, raw deflate streams written by :mod:`zlib` (``wbits=-15``, several
+levels and strategies), record files built from NumPy structured arrays, and the
+hostile cases of ``tests/hostile_corpus.py``. Arrays come from generators with fixed
+seeds and ZIP timestamps are fixed, so a run gives the same bytes for the same NumPy
+and zlib versions. The fuzz-specific input layouts (fuzz_inflate's size prefix,
+fuzz_records' schema prefix) are described at the top of each target's source.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import struct
+import sys
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+import hostile_corpus  # noqa: E402
+
+TARGETS = ("fuzz_npy", "fuzz_npz", "fuzz_inflate", "fuzz_records", "fuzz_warp_params")
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+
+# --------------------------------------------------------------------------- arrays
+
+DTYPES = ("|b1", "|u1", "|i1", "<u2", ">u2", "<i2", ">i2", "<u4", ">i4", "<i8", ">u8")
+DTYPES += ("<f2", ">f2", "<f4", ">f4", "<f8", ">f8")
+SHAPES = ((), (0,), (1,), (5,), (2, 3), (3, 0, 2), (2, 3, 4), (1, 1, 1, 2))
+
+
+def sample_array(rng: np.random.Generator, descr: str, shape: tuple[int, ...]) -> np.ndarray:
+    dtype = np.dtype(descr)
+    if dtype.kind == "b":
+        return rng.integers(0, 2, shape).astype(dtype)
+    if dtype.kind == "f":
+        values = rng.normal(0, 100, shape)
+        flat = values.reshape(-1)
+        specials = (np.nan, np.inf, -np.inf, -0.0)
+        flat[: min(flat.size, 4)] = specials[: min(flat.size, 4)]
+        return values.astype(dtype)
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max, shape, endpoint=True, dtype=dtype.newbyteorder("="))
+
+
+def npy_bytes(arr: np.ndarray, version: tuple[int, int] | None) -> bytes:
+    buf = io.BytesIO()
+    if version is None:
+        np.save(buf, arr)
+    else:
+        np.lib.format.write_array(buf, arr, version=version)
+    return buf.getvalue()
+
+
+def npy_seeds() -> Iterator[tuple[str, bytes]]:
+    rng = np.random.default_rng(20240601)
+    for descr in DTYPES:
+        for shape in SHAPES:
+            arr = sample_array(rng, descr, shape)
+            order = "be" if descr[0] == ">" else ""
+            tag = f"{descr[1:]}{order}-{'x'.join(map(str, shape)) or 'scalar'}"
+            yield f"c-{tag}.npy", npy_bytes(arr, None)
+            if len(shape) >= 2:
+                yield f"f-{tag}.npy", npy_bytes(np.asfortranarray(arr), None)
+    for version in ((1, 0), (2, 0), (3, 0)):
+        arr = sample_array(rng, "<f4", (2, 3))
+        yield f"v{version[0]}-f4-2x3.npy", npy_bytes(arr, version)
+        yield (
+            f"v{version[0]}-fortran-i2-3x2.npy",
+            npy_bytes(np.asfortranarray(sample_array(rng, ">i2", (3, 2))), version),
+        )
+
+
+# --------------------------------------------------------------------------- archives
+
+
+def fix_zip_dates(buf: bytes) -> bytes:
+    """Sets every local and central header's DOS time and date to 1980-01-01 00:00."""
+    out = bytearray(buf)
+    dos_date = (0 << 9) | (1 << 5) | 1
+    with zipfile.ZipFile(io.BytesIO(buf)) as zf:
+        for info in zf.infolist():
+            struct.pack_into("<HH", out, info.header_offset + 10, 0, dos_date)
+        pos = zf.start_dir
+        for _ in zf.infolist():
+            assert out[pos : pos + 4] == b"PK\x01\x02"
+            struct.pack_into("<HH", out, pos + 12, 0, dos_date)
+            n, m, k = struct.unpack_from("<HHH", out, pos + 28)
+            pos += 46 + n + m + k
+    return bytes(out)
+
+
+def savez_bytes(compressed: bool, *args: np.ndarray, **arrays: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buf, *args, **arrays)
+    return fix_zip_dates(buf.getvalue())
+
+
+def zipfile_bytes(members: dict[str, bytes], method: int, force_zip64: bool) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, content in members.items():
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+            info.compress_type = method
+            with zf.open(info, "w", force_zip64=force_zip64) as f:
+                f.write(content)
+    return buf.getvalue()
+
+
+def npz_seeds() -> Iterator[tuple[str, bytes]]:
+    rng = np.random.default_rng(20240602)
+    arrays = {
+        "image": sample_array(rng, "|u1", (4, 4, 3)),
+        "label": sample_array(rng, "<i8", (1,)),
+        "weights": sample_array(rng, "<f4", (3, 2)),
+        "mask": sample_array(rng, "|b1", (2, 5)),
+        "empty": sample_array(rng, "<f8", (0, 3)),
+    }
+    for compressed in (False, True):
+        kind = "compressed" if compressed else "stored"
+        yield f"savez-{kind}-all.npz", savez_bytes(compressed, **arrays)
+        yield f"savez-{kind}-one.npz", savez_bytes(compressed, x=arrays["weights"])
+        yield (
+            f"savez-{kind}-fortran.npz",
+            savez_bytes(compressed, f=np.asfortranarray(sample_array(rng, ">f8", (3, 4)))),
+        )
+        yield (
+            f"savez-{kind}-positional.npz",
+            savez_bytes(compressed, arrays["label"], arrays["mask"]),
+        )
+    yield "savez-empty-archive.npz", savez_bytes(False)
+    members = {f"{k}.npy": npy_bytes(v, None) for k, v in arrays.items()}
+    for method, kind in ((zipfile.ZIP_STORED, "stored"), (zipfile.ZIP_DEFLATED, "deflated")):
+        yield f"zipfile-{kind}.npz", zipfile_bytes(members, method, False)
+        yield f"zipfile-zip64-{kind}.npz", zipfile_bytes(members, method, True)
+    yield (
+        "zipfile-no-suffix.npz",
+        zipfile_bytes({"raw": members["label.npy"]}, zipfile.ZIP_STORED, False),
+    )
+    yield (
+        "zipfile-directory-zip64.npz",
+        hostile_corpus.to_zip64(savez_bytes(False, a=arrays["weights"], b=arrays["label"])),
+    )
+
+
+# --------------------------------------------------------------------------- deflate
+
+
+def deflate_seeds() -> Iterator[tuple[str, bytes]]:
+    rng = np.random.default_rng(20240603)
+    payloads = {
+        "empty": b"",
+        "text": b"the quick brown fox jumps over the lazy dog; " * 12,
+        "runs": bytes(300) + b"\xff" * 700 + bytes(range(256)) * 2,
+        "random": rng.integers(0, 256, 2000, dtype=np.uint8).tobytes(),
+        "npy": npy_bytes(sample_array(rng, "<f4", (8, 8)), None),
+        "image": (np.arange(64 * 48, dtype=np.uint32) * 7 % 251).astype(np.uint8).tobytes(),
+        "long-matches": (b"abcdefgh" * 40 + b"12345") * 30,
+    }
+    strategies = {
+        "default": zlib.Z_DEFAULT_STRATEGY,
+        "filtered": zlib.Z_FILTERED,
+        "huffman": zlib.Z_HUFFMAN_ONLY,
+        "rle": zlib.Z_RLE,
+        "fixed": zlib.Z_FIXED,
+    }
+    for pname, payload in payloads.items():
+        for sname, strategy in strategies.items():
+            for level in (0, 1, 6, 9):
+                if level == 0 and sname != "default":
+                    continue  # level 0 stores whatever the strategy
+                c = zlib.compressobj(level, zlib.DEFLATED, -15, 8, strategy)
+                stream = c.compress(payload) + c.flush()
+                prefix = struct.pack("<I", len(payload))[:3]
+                yield f"{pname}-{sname}-{level}.bin", prefix + stream
+    # A stream made of several blocks (full flushes between the parts), and one
+    # whose compressed block is followed by a final stored block written here.
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    parts = [payloads["text"], payloads["random"][:300], payloads["runs"][:500]]
+    stream = b"".join(c.compress(p) + c.flush(zlib.Z_FULL_FLUSH) for p in parts) + c.flush()
+    yield "multi-block.bin", struct.pack("<I", sum(map(len, parts)))[:3] + stream
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    stream = c.compress(payloads["text"]) + c.flush(zlib.Z_SYNC_FLUSH)  # ends byte-aligned
+    stored = payloads["random"][:200]
+    stream += b"\x01" + struct.pack("<HH", len(stored), len(stored) ^ 0xFFFF) + stored
+    assert zlib.decompress(stream, -15) == payloads["text"] + stored
+    yield "mixed-stored.bin", struct.pack("<I", len(payloads["text"]) + 200)[:3] + stream
+    # The example of cpp/core/inflate.h.
+    yield "abc.bin", b"\x03\x00\x00" + bytes([0x4B, 0x4C, 0x4A, 0x06, 0x00])
+
+
+# --------------------------------------------------------------------------- records
+
+
+def records_prefix(
+    dtype: np.dtype,
+    *,
+    header: int = 0,
+    footer: int = 0,
+    batch: bool = False,
+    parallel: bool = False,
+) -> bytes:
+    """fuzz_records' schema prefix (see fuzz_records.cc) for a structured dtype."""
+    codes = {
+        "u1": 0,
+        "u2": 1,
+        "i2": 2,
+        "i4": 3,
+        "f2": 4,
+        "f4": 6,
+        "b1": 7,
+        "i1": 8,
+        "i8": 9,
+        "u4": 10,
+        "u8": 11,
+        "f8": 12,
+    }
+    fields = []
+    for name in dtype.names:
+        ftype, offset = dtype.fields[name][:2]
+        base = ftype.base
+        code = codes[base.kind + str(base.itemsize)]
+        big = base.byteorder == ">" and base.itemsize > 1
+        fields.append(
+            struct.pack("<hBh", offset, code | (0x80 if big else 0), int(np.prod(ftype.shape)))
+        )
+    assert 1 <= len(fields) <= 8
+    flags = (len(fields) - 1) | (8 if batch else 0) | (16 if parallel else 0)
+    return struct.pack("<Bhbb", flags, dtype.itemsize, header, footer) + b"".join(fields)
+
+
+def records_seeds() -> Iterator[tuple[str, bytes]]:
+    rng = np.random.default_rng(20240604)
+
+    def records(dtype: np.dtype, n: int) -> bytes:
+        return rng.integers(0, 256, n * dtype.itemsize, dtype=np.uint8).tobytes()
+
+    cifar = np.dtype([("label", "u1"), ("image", "u1", (3, 8, 8))])
+    yield "cifar-like.bin", records_prefix(cifar) + records(cifar, 3)
+    mixed = np.dtype(
+        [
+            ("a", "<i4"),
+            ("b", ">f8"),
+            ("c", "?", (3,)),
+            ("d", ">u2", (2, 2)),
+            ("e", "<f2"),
+            ("f", "i1"),
+        ]
+    )
+    yield "mixed.bin", records_prefix(mixed) + records(mixed, 4)
+    yield (
+        "mixed-header-footer.bin",
+        records_prefix(mixed, header=5, footer=3) + (b"H" * 5 + records(mixed, 3) + b"F" * 3),
+    )
+    one = records(mixed, 1)
+    yield (
+        "mixed-batch.bin",
+        records_prefix(mixed, header=2, footer=1, batch=True)
+        + b"".join(b"hh" + one + b"f" for _ in range(3)),
+    )
+    aligned = np.dtype(
+        {"names": ["x", "y"], "formats": [">i8", "<u4"], "offsets": [8, 0], "itemsize": 24}
+    )
+    yield "gaps-and-order.bin", records_prefix(aligned) + records(aligned, 2)
+    many = np.dtype([("v", ">f4")])
+    yield "many-parallel.bin", records_prefix(many, parallel=True) + records(many, 600)
+    for case in hostile_corpus.records_cases():
+        schema = np.dtype(ast.literal_eval(case.args["schema"]))
+        batch = isinstance(case.contents, list)
+        contents = b"".join(case.contents) if batch else case.contents
+        prefix = records_prefix(
+            schema,
+            header=case.args.get("header_bytes", 0),
+            footer=case.args.get("footer_bytes", 0),
+            batch=batch,
+        )
+        yield f"{case.name}.bin", prefix + contents
+
+
+# --------------------------------------------------------------------------- hostile cases
+
+
+def hostile_seeds(op: str) -> Iterator[tuple[str, bytes]]:
+    for case in hostile_corpus.sample(hostile_corpus.build_corpus()):
+        if case.op == op and isinstance(case.contents, bytes):
+            yield f"hostile-{case.name}{hostile_corpus.EXTENSIONS[op]}", case.contents
+
+
+# --------------------------------------------------------------------------- output
+
+
+def write(directory: Path, target: str, seeds: Iterator[tuple[str, bytes]]) -> tuple[int, int]:
+    folder = directory / target
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        old.unlink()
+    count = total = 0
+    seen = set()
+    for name, content in seeds:
+        digest = hashlib.sha1(content).hexdigest()
+        if digest in seen:
+            continue  # libFuzzer would run it once anyway
+        seen.add(digest)
+        (folder / name).write_bytes(content)
+        count += 1
+        total += len(content)
+    return count, total
+
+
+def main(argv: list[str]) -> int:
+    directory = Path(argv[1]) if len(argv) > 1 else HERE / "corpus"
+    plan = {
+        "fuzz_npy": lambda: [*npy_seeds(), *hostile_seeds("decode_npy")],
+        "fuzz_npz": lambda: [*npz_seeds(), *hostile_seeds("decode_npz")],
+        "fuzz_inflate": deflate_seeds,
+        "fuzz_records": records_seeds,
+    }
+    grand = 0
+    for target, seeds in plan.items():
+        count, total = write(directory, target, iter(seeds()))
+        grand += total
+        print(f"{target}: {count} files, {total} bytes")
+    print(f"total {grand} bytes in {directory}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
