@@ -290,6 +290,96 @@ def records_seeds() -> Iterator[tuple[str, bytes]]:
         yield f"{case.name}.bin", prefix + contents
 
 
+# --------------------------------------------------------------------------- warp arguments
+
+
+def warp_value(x: float) -> int:
+    """fuzz_warp_params' one-byte encoding of a multiple of 1/16 in [-5, 5)."""
+    v = round(x * 16) + 80
+    assert 0 <= v < 160 and (v - 80) / 16 == x, x
+    return v
+
+
+def warp_seed(
+    kind: int,
+    *,
+    dtype: int = 6,
+    rank: int = 3,
+    out: tuple[int, int] = (0, 0),
+    hw: tuple[int, int] = (4, 5),
+    n: int = 1,
+    c: int = 2,
+    interpolation: int = 1,
+    fill_mode: int = 0,
+    selector: int = 0,
+    fill: tuple[float, ...] = (),
+    order: int = 1,
+    points: int = 0,
+    args: tuple[float, ...] = (),
+    flags: int = 0,
+) -> bytes:
+    """A fuzz_warp_params input (layout: fuzz_warp_params.cc): a tiny image whose
+    pixels are small multiples of 1/16 (float32) or bytes, then the arguments."""
+    head = bytes(
+        [
+            kind,
+            interpolation | (fill_mode << 2) | flags,
+            dtype,
+            (rank - 2) | (out[0] << 2) | (out[1] << 5),
+            hw[0],
+            hw[1],
+            (n - 1) | (c << 2),
+            selector,
+            len(fill),
+            order | (points << 3),
+        ]
+    )
+    elements = n * hw[0] * hw[1] * (c if rank > 2 else 1)
+    itemsize = {0: 1, 1: 2, 2: 2, 3: 4, 4: 2, 5: 2, 6: 4}[dtype]
+    pixels = (
+        bytes(warp_value(((i * 5) % 31 - 15) / 4) for i in range(elements))
+        if dtype == 6
+        else bytes((i * 37) % 160 for i in range(elements * itemsize))
+    )
+    return head + pixels + bytes(map(warp_value, fill)) + bytes(map(warp_value, args))
+
+
+def warp_seeds() -> Iterator[tuple[str, bytes]]:
+    affine = (1, 0, 0.25, 0, 1, 0)
+    rotation = (0, -1, 3, 1, 0, 0)
+    perspective = (1, 0.125, 0, 0, 1, 0.5, 0.0625, 0, 1)
+    projective = (1, 0, 0.5, 0, 1, -0.25, 0, 0)
+    for mode in range(5):
+        for interp in range(3):
+            yield (
+                f"affine-f4-{interp}-{mode}.bin",
+                warp_seed(0, interpolation=interp, fill_mode=mode, args=affine),
+            )
+    yield "affine-u1-nodata.bin", warp_seed(0, dtype=0, flags=0x40, fill=(3,), args=(*rotation, 2))
+    yield "affine-u2-inverse.bin", warp_seed(0, dtype=1, flags=0x80, args=rotation)
+    yield "affine-i16-rank2.bin", warp_seed(0, dtype=2, rank=2, out=(3, 6), args=affine)
+    yield "affine-batch.bin", warp_seed(0, rank=4, n=2, selector=3, args=affine + rotation)
+    yield "affine-singular.bin", warp_seed(0, args=(1, 2, 0, 2, 4, 0))
+    yield "perspective-f16.bin", warp_seed(1, dtype=4, interpolation=2, args=perspective)
+    yield "perspective-i32-fill.bin", warp_seed(1, dtype=3, fill=(1, 2), args=perspective)
+    yield "projective.bin", warp_seed(2, rank=4, n=2, selector=1, args=projective * 2)
+    yield (
+        "projective-tf-nearest.bin",
+        warp_seed(2, rank=4, interpolation=0, fill_mode=2, flags=0x20, args=projective),
+    )
+    maps = tuple(((i * 7) % 40 - 8) / 8 for i in range(2 * 3 * 4))
+    yield "maps.bin", warp_seed(3, out=(3, 4), args=maps)
+    yield "maps-batch.bin", warp_seed(3, rank=4, n=2, out=(3, 4), selector=3, args=maps * 2)
+    src = (0, 0, 4, 0, 0, 3, 4, 3, 2, 1, 1, 2, 3, 2, 2.5, 0.5, 0.5, 2.5, 1, 1)
+    dst = tuple(v + 0.25 for v in src)
+    for order, points in ((1, 3), (2, 6), (3, 10)):
+        k = 2 * points
+        yield (
+            f"polynomial-{order}.bin",
+            warp_seed(4, order=order, points=points, args=src[:k] + dst[:k]),
+        )
+
+
 # --------------------------------------------------------------------------- hostile cases
 
 
@@ -327,6 +417,7 @@ def main(argv: list[str]) -> int:
         "fuzz_npz": lambda: [*npz_seeds(), *hostile_seeds("decode_npz")],
         "fuzz_inflate": deflate_seeds,
         "fuzz_records": records_seeds,
+        "fuzz_warp_params": warp_seeds,
     }
     grand = 0
     for target, seeds in plan.items():
