@@ -12,6 +12,20 @@ import zlib
 import numpy as np
 import pytest
 
+try:  # property tests (tests/test_properties_*.py): deterministic under CI, no deadline
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "gilfree",
+        deadline=None,
+        derandomize=bool(os.environ.get("CI")),
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gilfree"))
+except ImportError:  # hypothesis is in the test extra
+    pass
+
 INPUT_DTYPES = ("uint8", "uint16", "int16", "int32", "float16", "float32")
 OPS = ("normalize", "standardize", "minmax_scale", "percentile_stretch")
 
