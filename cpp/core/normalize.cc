@@ -604,7 +604,9 @@ Status Standardize(const ConstImage& x, const StandardizeParams& params, const D
             }
           }
           mean[c] = shift[b * period + c] + s1 / n;
-          m2[c] = std::max(0.0, s2 - s1 * s1 / n);
+          // Rounding may make the sum slightly negative; NaN (from Inf - Inf) is kept.
+          const double d2 = s2 - s1 * s1 / n;
+          m2[c] = d2 < 0.0 ? 0.0 : d2;
         }
         auto floor_for = [&](double elements) {
           return params.has_epsilon ? params.epsilon : 1.0 / std::sqrt(elements);
@@ -690,7 +692,9 @@ Status MinMaxScale(const ConstImage& x, const MaskParams& params, const DenseIma
           pp.Set(b, c, C, any ? lo[gi] : 0.0, range > 0 ? 1.0 / range : 0.0);
         }
       });
-  ApplyAll(x, y, pp, MaskedApply(x.dtype, params, /*clamp=*/false), parallel_for);
+  // Valid elements lie in [lo, hi], so clamping only removes float32 rounding
+  // overshoot (the band's maximum must map to 1, not 1.0000001).
+  ApplyAll(x, y, pp, MaskedApply(x.dtype, params, /*clamp=*/true), parallel_for);
   return Status::Ok();
 }
 

@@ -30,6 +30,7 @@
 //   (exact comparison; an integer nodata the dtype cannot hold matches
 //   nothing). Invalid elements are written as `fill` and left out of the
 //   statistics. hi == lo: valid elements map to 0. No valid element: all fill.
+//   Results are clamped to [0, 1] (float32 rounding never gives 1.0000001).
 //   Example: x uint16 [1, 1, 4, 1] = {0, 10, 20, 30}, nodata = 0 ->
 //   lo = 10, hi = 30, y = {fill, 0, 0.5, 1}.
 //
