@@ -62,8 +62,9 @@ Status ParseFillMode(const std::string& name, bool tf_modes, FillMode* out) {
 }
 
 Status CheckOutputShape(int64_t batch, int64_t height, int64_t width, int64_t channels,
-                        DType dtype, const char* arg) {
-  if (height <= 0 || width <= 0 || height > kMaxOutputSide || width > kMaxOutputSide) {
+                        DType dtype, const char* arg, bool allow_empty) {
+  const int64_t least = allow_empty ? 0 : 1;
+  if (height < least || width < least || height > kMaxOutputSide || width > kMaxOutputSide) {
     return Status::InvalidArgument(std::string(arg) +
                                    " must give a positive output height and width of at most "
                                    "2^20, got (" +
@@ -121,22 +122,24 @@ Status PrepareMatrices(const double* m, int64_t count, int rows, bool inverse, d
   for (int64_t k = 0; k < count; ++k) {
     const double* a = m + k * size;
     double* o = out + k * size;
-    double scale = 0.0;
     for (int i = 0; i < size; ++i) {
       if (!std::isfinite(a[i])) {
         return Status::InvalidArgument("matrix " + std::to_string(k) + " " + shape +
                                        " must be finite, got " + Number(a[i]) + " at entry " +
                                        std::to_string(i));
       }
-      scale = std::max(scale, std::fabs(a[i]));
     }
     if (inverse) {
       std::memcpy(o, a, sizeof(double) * size);
       continue;
     }
     if (rows == 2) {
+      // Singular: |det| <= 1e-12 * the product of the linear part's row norms
+      // (Hadamard's bound on |det|), so translations and a common scale of the
+      // entries do not matter.
       const double det = a[0] * a[4] - a[1] * a[3];
-      if (!(std::fabs(det) > 1e-12 * scale * scale)) {
+      const double bound = std::hypot(a[0], a[1]) * std::hypot(a[3], a[4]);
+      if (!(std::fabs(det) > 1e-12 * bound)) {
         return Status::InvalidArgument("matrix " + std::to_string(k) +
                                        " is singular (determinant " + Number(det) +
                                        "); pass an invertible source-to-destination matrix, or "
@@ -151,7 +154,9 @@ Status PrepareMatrices(const double* m, int64_t count, int rows, bool inverse, d
     const double c00 = a[4] * a[8] - a[5] * a[7], c01 = a[5] * a[6] - a[3] * a[8],
                  c02 = a[3] * a[7] - a[4] * a[6];
     const double det = a[0] * c00 + a[1] * c01 + a[2] * c02;
-    if (!(std::fabs(det) > 1e-12 * scale * scale * scale)) {
+    const double bound = std::hypot(a[0], a[1], a[2]) * std::hypot(a[3], a[4], a[5]) *
+                         std::hypot(a[6], a[7], a[8]);
+    if (!(std::fabs(det) > 1e-12 * bound)) {
       return Status::InvalidArgument("matrix " + std::to_string(k) +
                                      " is singular (determinant " + Number(det) +
                                      "); pass an invertible source-to-destination matrix, or "
@@ -520,12 +525,15 @@ Status Warp(const ConstImage& src, const Transform& transform, const WarpParams&
             int64_t out_h, int64_t out_w, void* dst, const ParallelFor* parallel_for) {
   const ImageGeometry& g = src.geometry;
   GILFREE_RETURN_IF_ERROR(ValidateWarpParams(params, src.dtype, g.channels));
+  // An empty (H', W') only as the default output size of a zero-size image
+  // (the adapters refuse an explicit output_shape with a zero side).
   GILFREE_RETURN_IF_ERROR(CheckOutputShape(
       g.batch, out_h, out_w, g.channels, src.dtype,
-      transform.kind == TransformKind::kMaps ? "map_x" : "output_shape"));
+      transform.kind == TransformKind::kMaps ? "map_x" : "output_shape",
+      /*allow_empty=*/g.height == 0 || g.width == 0));
   GILFREE_RETURN_IF_ERROR(CheckTransform(src, transform));
   const int64_t channels = g.channels;
-  if (g.batch == 0 || channels == 0) return Status::Ok();
+  if (g.batch == 0 || channels == 0 || out_h == 0 || out_w == 0) return Status::Ok();
   const std::vector<float> fill = ResolveFill(params, channels, src.dtype);
   simd::WarpRowsArgs args;
   args.src = &src;

@@ -62,9 +62,10 @@ Status ParseFillMode(const std::string& name, bool tf_modes, FillMode* out);
 // at most kMaxOutputBytes.
 constexpr int64_t kMaxOutputSide = int64_t{1} << 20;
 constexpr int64_t kMaxOutputBytes = int64_t{1} << 32;
-// `arg` names the argument the size comes from in messages.
+// `arg` names the argument the size comes from in messages. `allow_empty`:
+// a side may be 0 (the default output size of a zero-size image is its own).
 Status CheckOutputShape(int64_t batch, int64_t height, int64_t width, int64_t channels,
-                        DType dtype, const char* arg = "output_shape");
+                        DType dtype, const char* arg = "output_shape", bool allow_empty = false);
 
 enum class TransformKind : int {
   kAffine = 0,       // coefficients [6] per image: sx = c0 x + c1 y + c2, sy = c3 x + c4 y + c5

@@ -61,7 +61,7 @@ Prepared Prepare(const py::array& x, const std::string& dtype) {
   std::vector<int64_t> strides(x.strides(), x.strides() + x.ndim());
   Raise(DescribeImage(static_cast<int>(x.ndim()), shape.data(), strides.data(), p.x.dtype,
                       &p.x.geometry));
-  if (reinterpret_cast<uintptr_t>(x.data()) % DTypeSize(p.x.dtype) != 0) {
+  if (x.size() > 0 && reinterpret_cast<uintptr_t>(x.data()) % DTypeSize(p.x.dtype) != 0) {
     throw py::value_error("x is not aligned to its element size; pass a copy (x.copy())");
   }
   p.x.data = x.data();

@@ -81,7 +81,7 @@ struct WarpCall {
     const std::vector<int64_t> shape = ShapeOf(image);
     const std::vector<int64_t> strides(image.strides(), image.strides() + image.ndim());
     Raise(DescribeWarpImage(arg, rank, shape.data(), strides.data(), src.dtype, &src.geometry));
-    if (reinterpret_cast<uintptr_t>(image.data()) % DTypeSize(src.dtype) != 0) {
+    if (image.size() > 0 && reinterpret_cast<uintptr_t>(image.data()) % DTypeSize(src.dtype) != 0) {
       throw py::value_error("image is not aligned to its element size; pass a copy");
     }
     src.data = image.data();
@@ -106,7 +106,8 @@ struct WarpCall {
   py::array Run(const Transform& transform, int64_t out_h, int64_t out_w) {
     const ImageGeometry& g = src.geometry;
     Raise(CheckOutputShape(g.batch, out_h, out_w, g.channels, src.dtype,
-                           transform.kind == TransformKind::kMaps ? "map_x" : "output_shape"));
+                           transform.kind == TransformKind::kMaps ? "map_x" : "output_shape",
+                           /*allow_empty=*/true));
     std::vector<py::ssize_t> shape;
     if (rank == 4) shape.push_back(g.batch);
     shape.push_back(out_h);
@@ -128,6 +129,8 @@ struct WarpCall {
   std::pair<int64_t, int64_t> OutputShape(const py::object& output_shape) const {
     if (output_shape.is_none()) return {src.geometry.height, src.geometry.width};
     const auto hw = output_shape.cast<std::pair<int64_t, int64_t>>();
+    Raise(CheckOutputShape(src.geometry.batch, hw.first, hw.second, src.geometry.channels,
+                           src.dtype));  // an explicit size has positive sides
     return hw;
   }
 };

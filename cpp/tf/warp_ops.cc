@@ -102,7 +102,9 @@ absl::Status OutputSize(const Tensor& size, const ConstImage& image, int64_t* h,
     *h = size.flat<int32_t>()(0);
     *w = size.flat<int32_t>()(1);
   }
-  return ToTf(CheckOutputShape(image.geometry.batch, *h, *w, image.geometry.channels, image.dtype));
+  // The default size of a zero-size image is its own, empty one.
+  return ToTf(CheckOutputShape(image.geometry.batch, *h, *w, image.geometry.channels, image.dtype,
+                               "output_shape", /*allow_empty=*/size.NumElements() == 0));
 }
 
 TensorShape OutputTensorShape(const Tensor& image, int64_t h, int64_t w) {

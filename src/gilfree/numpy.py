@@ -165,9 +165,21 @@ def _image(image: Any) -> np.ndarray:
     image = np.asarray(image)
     if not image.dtype.isnative:
         image = image.astype(image.dtype.newbyteorder("="))
-    if not image.flags.aligned:
-        image = image.copy()
+    if not image.flags.aligned or not _pixel_contiguous(image):
+        # The kernels' fast paths read whole pixels; a copy makes the result the same bits
+        # as for a C-contiguous array (rows may still be strided: a crop is not copied).
+        image = image.copy(order="C")
     return image
+
+
+def _pixel_contiguous(image: np.ndarray) -> bool:
+    """Whether the channels of a pixel, and the pixels of a row, are adjacent."""
+    if image.ndim < 2:
+        return True
+    item = image.itemsize
+    if image.ndim == 2:
+        return image.strides[1] == item
+    return image.strides[-1] == item and image.strides[-2] == image.shape[-1] * item
 
 
 def _matrix_warp(

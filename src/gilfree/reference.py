@@ -1577,6 +1577,8 @@ def check_maps(map_x: Any, map_y: Any, image_rank: int, batch: int) -> tuple[np.
             f"map_x and map_y must have equal shapes; got map_x {maps[0].shape} and map_y "
             f"{maps[1].shape}"
         )
+    if maps[0].shape[-2] == 0 or maps[0].shape[-1] == 0:
+        raise ValueError(f"map_x must not be empty; got shape {maps[0].shape}")
     return tuple(m.reshape(-1, *m.shape[-2:]) for m in maps)
 
 
