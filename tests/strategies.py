@@ -9,11 +9,18 @@ ways a NumPy caller can hand an array to the NumPy face.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 from hypothesis import strategies as st
 
 CHANNELS = (1, 3, 4, 13)
+
+
+def examples(n: int) -> int:
+    """``n`` examples, times GILFREE_EXAMPLES_SCALE (e.g. 10 for a longer search)."""
+    return max(1, round(n * float(os.environ.get("GILFREE_EXAMPLES_SCALE", "1"))))
+
 
 #: Side lengths: 0 (empty), 1 (one pixel), and small sizes.
 sides = st.sampled_from([0, 1, 1, 2, 3, 5, 8])

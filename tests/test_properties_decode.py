@@ -18,7 +18,7 @@ import zipfile
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import bits
+from strategies import bits, examples
 
 import gilfree.numpy as gnp
 from gilfree import reference
@@ -101,7 +101,7 @@ def npy_cases(draw):
     return a, buf.getvalue()
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(case=npy_cases(), kind=contents_kinds, with_shape=st.booleans())
 def test_numpy_decode_npy_of_np_save_is_the_array(case, kind, with_shape):
     a, data = case
@@ -110,7 +110,7 @@ def test_numpy_decode_npy_of_np_save_is_the_array(case, kind, with_shape):
     assert_same(y, a)
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(case=npy_cases())
 def test_tf_decode_npy_of_np_save_is_the_array(case):
     import gilfree
@@ -133,7 +133,7 @@ def npz_cases(draw):
     return members, buf.getvalue()
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(case=npz_cases(), kind=contents_kinds)
 def test_numpy_decode_npz_of_np_savez_is_the_arrays(case, kind):
     members, data = case
@@ -144,7 +144,7 @@ def test_numpy_decode_npz_of_np_savez_is_the_arrays(case, kind):
         assert_same(out[name], a)
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(case=npz_cases())
 def test_tf_decode_npz_of_np_savez_is_the_arrays(case):
     import gilfree
@@ -207,7 +207,7 @@ def expected_fields(schema, records):
     return {name: records[name] for name in schema.names}
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(case=record_cases(), kind=contents_kinds, batch=st.booleans())
 def test_numpy_decode_records_of_tobytes_is_the_records(case, kind, batch):
     schema, records, header, footer = case
@@ -223,7 +223,7 @@ def test_numpy_decode_records_of_tobytes_is_the_records(case, kind, batch):
         assert_same(out[name], field)
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(case=record_cases(), batch=st.booleans())
 def test_tf_decode_records_of_tobytes_is_the_records(case, batch):
     import gilfree
@@ -283,7 +283,7 @@ def damaged(draw, data: bytes):
     return bytes(b)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(data=st.data(), which=st.sampled_from(["npy", "npz", "records"]))
 def test_damaged_bytes_decode_like_the_reference_or_raise(data, which):
     if which == "npy":
@@ -307,7 +307,7 @@ def test_damaged_bytes_decode_like_the_reference_or_raise(data, which):
     assert_agree(expected, actual)
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(data=st.data(), which=st.sampled_from(["npy", "npz"]))
 def test_tf_damaged_bytes_decode_like_the_numpy_face_or_raise(data, which):
     import gilfree
