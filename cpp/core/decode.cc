@@ -214,11 +214,15 @@ Status ParseNpyHeader(const uint8_t* data, int64_t size, NpyHeader* h) {
   GILFREE_RETURN_IF_ERROR(ParseDescr(descr, &h->dtype, &h->swap));
   h->data_offset = static_cast<int64_t>(start + header_len);
   const int64_t itemsize = DTypeSize(h->dtype);
+  // As NumPy: the product of the nonzero sizes must fit, even when another
+  // size is 0 (np.load refuses (0, 2**63 - 1, 2) as too big).
   int64_t n = 1;
   bool empty = false;
-  for (int64_t d : h->shape) empty = empty || d == 0;
   for (int64_t d : h->shape) {
-    if (empty) break;
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
     if (d > std::numeric_limits<int64_t>::max() / itemsize / n) {
       return Bad("invalid .npy shape: the array size overflows 64 bits");
     }
