@@ -1,9 +1,9 @@
 // Fuzz target: a raw DEFLATE stream (RFC 1951). The first 3 bytes give the
-// expected output size (little-endian, reduced to at most 64 KiB); the rest is the stream.
-// The output buffer is exactly that size, so AddressSanitizer sees any write
-// past it. When zlib is linked (GILFREE_FUZZ_WITH_ZLIB), every stream zlib
+// expected output size (little-endian, reduced to at most 64 KiB); the rest
+// is the stream. The output buffer is exactly that size, so AddressSanitizer
+// sees any write past it. When zlib is linked (GILFREE_FUZZ_WITH_ZLIB), every stream zlib
 // inflates to exactly that many bytes must inflate to the same bytes here,
-// consuming the same input.
+// consuming the same input. InflateGrowing must agree with Inflate.
 #include <cstring>
 #include <memory>
 #include <string>
@@ -55,10 +55,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Not zero-filled: most inputs fail early, and filling the buffers would
   // dominate the time per input.
-  std::unique_ptr<uint8_t[]> out(new uint8_t[static_cast<size_t>(out_size) + 1]);
+  std::unique_ptr<uint8_t[]> out(new uint8_t[static_cast<size_t>(out_size)]);
   int64_t consumed = -1;
   const bool ok = gilfree::Inflate(in, in_size, out.get(), out_size, &consumed).ok();
   if (ok) GILFREE_FUZZ_CHECK(consumed >= 0 && consumed <= in_size);
+
+  // The growing variant (what ReadZipMember uses) agrees, from a small
+  // initial buffer that has to grow.
+  std::vector<uint8_t> grown;
+  int64_t grown_consumed = -1;
+  const bool grown_ok =
+      gilfree::InflateGrowing(in, in_size, out_size, in_size % 251, &grown, &grown_consumed).ok();
+  GILFREE_FUZZ_CHECK(grown_ok == ok);
+  if (ok) {
+    GILFREE_FUZZ_CHECK(static_cast<int64_t>(grown.size()) == out_size && grown_consumed == consumed);
+    GILFREE_FUZZ_CHECK(out_size == 0 || std::memcmp(grown.data(), out.get(), static_cast<size_t>(out_size)) == 0);
+  }
 
 #ifdef GILFREE_FUZZ_WITH_ZLIB
   std::unique_ptr<uint8_t[]> expected(new uint8_t[static_cast<size_t>(out_size) + 1]);

@@ -113,7 +113,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   GILFREE_FUZZ_CHECK(geometry.batch == n && geometry.height == h && geometry.width == w);
   const int64_t elements = Product(shape);
-  std::unique_ptr<uint8_t[]> pixels(new uint8_t[static_cast<size_t>(elements * itemsize) + 1]);
+  std::unique_ptr<uint8_t[]> pixels(new uint8_t[static_cast<size_t>(elements * itemsize)]);
   for (int64_t i = 0; i < elements; ++i) {
     uint8_t* p = pixels.get() + i * itemsize;
     if (dtype == gilfree::DType::kFloat32) {
@@ -200,7 +200,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     out_w = out_w == 0 ? w : out_w;
   }
   const int64_t out_elements = n * out_h * out_w * c;
-  std::unique_ptr<uint8_t[]> out(new uint8_t[static_cast<size_t>(out_elements * itemsize) + 1]);
+  std::unique_ptr<uint8_t[]> out(new uint8_t[static_cast<size_t>(out_elements * itemsize)]);
   const gilfree::Status s = gilfree::Warp(image, transform, params, out_h, out_w, out.get(), nullptr);
   if (!s.ok() || dtype != gilfree::DType::kFloat32) return 0;
 
