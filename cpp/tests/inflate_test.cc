@@ -336,5 +336,36 @@ TEST(Inflate, DynamicBlockWithoutEndOfBlockCode) {
   EXPECT_INVALID(InflateTo(v.Done(), 1, &out), "code lengths repeat past their end");
 }
 
+// ---------------------------------------------------------------------------
+// InflateGrowing: the output size is only claimed
+
+TEST(InflateGrowing, GrowsFromASmallStart) {
+  const Bytes text = B(kDeflateDynamicText);
+  const Bytes in = B(kDeflateDynamic);
+  for (int64_t initial : {int64_t{0}, int64_t{1}, int64_t{100}, static_cast<int64_t>(text.size())}) {
+    std::vector<uint8_t> out;
+    int64_t consumed = 0;
+    ASSERT_OK(InflateGrowing(in.data(), static_cast<int64_t>(in.size()), static_cast<int64_t>(text.size()), initial,
+                             &out, &consumed));
+    EXPECT_EQ(out, text) << initial;
+    EXPECT_EQ(consumed, static_cast<int64_t>(in.size()));
+  }
+}
+
+TEST(InflateGrowing, AClaimLargerThanTheStreamAllocatesLittle) {
+  // "abc" claimed as 10^9 bytes: an error, and the buffer never grew past
+  // max(initial, 2 x what the stream produced).
+  const Bytes in = B(kDeflateFixedAbc);
+  std::vector<uint8_t> out;
+  EXPECT_INVALID(InflateGrowing(in.data(), static_cast<int64_t>(in.size()), 1000000000, 16, &out),
+                 "it inflates to 3 bytes, but the directory says 1000000000");
+  EXPECT_LE(out.size(), 16u);
+  EXPECT_INVALID(InflateGrowing(in.data(), static_cast<int64_t>(in.size()), 2, 1, &out),
+                 "it inflates to more than the 2 bytes");
+  const Bytes rep = B(kDeflateFixedRepeat);
+  EXPECT_INVALID(InflateGrowing(rep.data(), static_cast<int64_t>(rep.size()), 10, 1, &out), "more than the 10 bytes");
+  EXPECT_INVALID(InflateGrowing(rep.data(), 3, 57, 1, &out), "contents: invalid deflate stream");
+}
+
 }  // namespace
 }  // namespace gilfree

@@ -570,6 +570,63 @@ TEST(PercentileStretch, RandomDataEveryDTypeAgainstSortedReference) {
 }
 
 // ---------------------------------------------------------------------------
+// images large enough to be cut into several units of work (2^20 elements)
+
+TEST(LargeImages, StatisticsMergeAcrossUnits) {
+  // 2 images of 1100 x 1000 x 1 uint16: x = (r * 7 + c * 13) % 4001 in image
+  // 0 and its 4000-complement in image 1. References in double by direct sums
+  // and a sort.
+  const int64_t N = 2, H = 1100, W = 1000, n = H * W;
+  std::vector<uint16_t> x(N * n);
+  for (int64_t r = 0; r < H; ++r) {
+    for (int64_t c = 0; c < W; ++c) {
+      const uint16_t v = static_cast<uint16_t>((r * 7 + c * 13) % 4001);
+      x[r * W + c] = v;
+      x[n + r * W + c] = static_cast<uint16_t>(4000 - v);
+    }
+  }
+  const ConstImage img = Dense(x.data(), DType::kUInt16, N, H, W, 1);
+  const ParallelFor pf = ReversedChunks(1);
+  std::vector<float> y(N * n);
+  ASSERT_OK(Standardize(img, StandardizeParams{}, Out(&y), &pf));
+  for (int64_t b = 0; b < N; ++b) {
+    double s = 0, s2 = 0;
+    for (int64_t i = 0; i < n; ++i) s += x[b * n + i];
+    const double m = s / n;
+    for (int64_t i = 0; i < n; ++i) s2 += (x[b * n + i] - m) * (x[b * n + i] - m);
+    const double sd = std::sqrt(s2 / n);
+    for (int64_t i : {int64_t{0}, int64_t{12345}, n / 2, n - 1}) {
+      EXPECT_NEAR(y[b * n + i], (x[b * n + i] - m) / sd, 1e-5) << b << " " << i;
+    }
+  }
+  MaskParams mm;
+  mm.has_nodata = true;
+  mm.nodata = 0;  // 0 occurs in image 0 (r = c = 0) and 4000 is then the max
+  ASSERT_OK(MinMaxScale(img, mm, Out(&y), &pf));
+  for (int64_t b = 0; b < N; ++b) {
+    uint16_t lo = 65535, hi = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (x[b * n + i] == 0) continue;
+      lo = std::min(lo, x[b * n + i]);
+      hi = std::max(hi, x[b * n + i]);
+    }
+    for (int64_t i : {int64_t{1}, int64_t{777}, n / 3, n - 1}) {
+      if (x[b * n + i] == 0) continue;
+      EXPECT_NEAR(y[b * n + i], static_cast<double>(x[b * n + i] - lo) / (hi - lo), 1e-6);
+    }
+  }
+  ASSERT_OK(PercentileStretch(img, Pct(2, 98), Out(&y), &pf));
+  for (int64_t b = 0; b < N; ++b) {
+    const std::vector<double> v(x.begin() + b * n, x.begin() + (b + 1) * n);
+    const double lo = NumpyPercentile(v, 2), hi = NumpyPercentile(v, 98);
+    for (int64_t i : {int64_t{0}, int64_t{4242}, n / 2, n - 1}) {
+      const double want = std::min(1.0, std::max(0.0, (x[b * n + i] - lo) / (hi - lo)));
+      EXPECT_NEAR(y[b * n + i], want, 1e-5) << b << " " << i;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
 // image layout
 
 TEST(DescribeImage, RanksOneToFive) {

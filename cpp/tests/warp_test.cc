@@ -769,5 +769,50 @@ TEST(WarpGradient, BilinearQuarterPixel) {
   ExpectFloats(gs, {1, 0, 1.75f, 1.25f});
 }
 
+TEST(WarpGradient, BicubicWeightsSumToOne) {
+  // Keys' weights sum to 1 on each axis, so with grad_out = 1 and every tap
+  // inside, the source gradient sums to the number of output pixels. With a
+  // nodata pixel, each output renormalizes over its valid taps (bicubic falls
+  // back to the inner bilinear): the sum is unchanged and the nodata pixel
+  // gets nothing.
+  const int64_t H = 8, W = 9, OH = 3, OW = 4;
+  std::vector<float> src(H * W);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<float>(i % 7) + 1.0f;
+  const std::vector<double> c = {1, 0, 2.3, 0, 1, 2.6};  // taps x 1..6, y 1..5 stay inside
+  const std::vector<float> go(OH * OW, 1.0f);
+  std::vector<float> gs(H * W);
+  WarpParams p = Params(Interpolation::kBicubic, FillMode::kConstant);
+  const ParallelFor pf = ReversedChunks(1);
+  ASSERT_OK(WarpGradient(Dense(src.data(), DType::kFloat32, 1, H, W, 1), Affine(c), p, OH, OW, go.data(), gs.data(),
+                         &pf));
+  double sum = 0;
+  for (float g : gs) sum += g;
+  EXPECT_NEAR(sum, OH * OW, 1e-4);
+  src[4 * W + 4] = -1;
+  p.has_nodata = true;
+  p.nodata = -1;
+  ASSERT_OK(WarpGradient(Dense(src.data(), DType::kFloat32, 1, H, W, 1), Affine(c), p, OH, OW, go.data(), gs.data(),
+                         nullptr));
+  sum = 0;
+  for (float g : gs) sum += g;
+  EXPECT_NEAR(sum, OH * OW, 1e-4);
+  EXPECT_EQ(gs[4 * W + 4], 0.0f);
+}
+
+TEST(WarpGradient, Errors) {
+  const std::vector<float> src(4, 1.0f), go(4, 1.0f);
+  std::vector<float> gs(4);
+  const std::vector<double> c(12, 1.0);
+  Transform t = Affine(c);
+  t.count = 2;
+  EXPECT_INVALID(WarpGradient(Dense(src.data(), DType::kFloat32, 1, 2, 2, 1), t, WarpParams{}, 2, 2, go.data(),
+                              gs.data(), nullptr),
+                 "matrix has 2 transforms but the image batch has 1 images");
+  const std::vector<int32_t> i32(4, 1);
+  EXPECT_INVALID(WarpGradient(Dense(i32.data(), DType::kInt32, 1, 2, 2, 1), Affine(c), WarpParams{}, 2, 2, go.data(),
+                              gs.data(), nullptr),
+                 "image dtype must be one of");
+}
+
 }  // namespace
 }  // namespace gilfree
