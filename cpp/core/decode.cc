@@ -372,6 +372,9 @@ Status ReadZipDirectory(const uint8_t* data, int64_t size, std::vector<ZipMember
     }
   }
   if (eocd < 0) return BadZip("no end-of-central-directory record (truncated?)");
+  uint64_t disk = Le(data + eocd + 4, 2);
+  uint64_t cd_disk = Le(data + eocd + 6, 2);
+  uint64_t entries_disk = Le(data + eocd + 8, 2);
   uint64_t entries = Le(data + eocd + 10, 2);
   uint64_t cd_size = Le(data + eocd + 12, 4);
   uint64_t cd_offset = Le(data + eocd + 16, 4);
@@ -385,10 +388,17 @@ Status ReadZipDirectory(const uint8_t* data, int64_t size, std::vector<ZipMember
         Le(data + z, 4) != kZip64EocdSig) {
       return BadZip("the ZIP64 end-of-directory record is missing or out of bounds");
     }
+    disk = Le(data + z + 16, 4);
+    cd_disk = Le(data + z + 20, 4);
+    entries_disk = Le(data + z + 24, 8);
     entries = Le(data + z + 32, 8);
     cd_size = Le(data + z + 40, 8);
     cd_offset = Le(data + z + 48, 8);
     cd_limit = static_cast<int64_t>(z);
+  }
+  if (disk != 0 || cd_disk != 0 || entries_disk != entries) {
+    return BadZip("multi-disk archives are not supported (disk " + std::to_string(disk) +
+                  ", directory on disk " + std::to_string(cd_disk) + ")");
   }
   if (cd_offset > static_cast<uint64_t>(cd_limit) || cd_size > static_cast<uint64_t>(cd_limit) - cd_offset) {
     return BadZip("the central directory lies outside the archive (offset " +
