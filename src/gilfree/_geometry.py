@@ -48,6 +48,10 @@ def fill_arg(fill_value: Any) -> np.ndarray:
         raise ValueError(
             f"fill_value must be a number or one number per channel, got shape {arr.shape}"
         )
+    if arr.size == 0:  # the kernels read an empty fill_value as None
+        raise ValueError(
+            f"fill_value must be a number or one number per channel, got {fill_value!r}"
+        )
     return arr.reshape(-1)
 
 

@@ -1460,7 +1460,7 @@ def check_fill_value(
                 f"fill_value has shape {arr.shape}; expected a number or a 1-D sequence"
             )
         values = arr.astype(np.float64).reshape(-1)
-        if values.size not in (1, channels):
+        if values.size not in (1, channels) or values.size == 0:
             raise ValueError(
                 f"fill_value has length {values.size}; expected 1 or the number of channels "
                 f"({channels})"
@@ -1476,7 +1476,10 @@ def check_fill_value(
 def _hadamard_singular(linear: np.ndarray) -> bool:
     """Whether the square matrix is singular: |det| <= 1e-12 * product of its row norms."""
     det = np.linalg.det(linear)
-    scale = np.prod(np.linalg.norm(linear, axis=1))
+    # Row norms scaled by the largest entry, so entries near 1e300 do not overflow.
+    big = np.max(np.abs(linear), axis=1)
+    unit = linear / np.where(big > 0, big, 1.0)[:, None]
+    scale = np.prod(np.sqrt(np.sum(unit * unit, axis=1)) * big)
     return not abs(det) > SINGULAR_RTOL * scale
 
 
