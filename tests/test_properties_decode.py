@@ -16,6 +16,7 @@ import io
 import zipfile
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import bits, examples
@@ -338,3 +339,18 @@ def test_npz_members_are_read_by_name_not_position():
     out = gnp.decode_npz(buf.getvalue(), {"a": np.float16, "b": np.int32})
     assert_same(out["a"], arrays["a"])
     assert_same(out["b"], arrays["b"])
+
+
+def test_multi_disk_archives_are_refused_like_the_reference():
+    """The native decoder ignored the end record's disk numbers; the reference (and Python's
+    zipfile) refuse an archive that says it spans several disks."""
+    buf = io.BytesIO()
+    np.savez(buf, a=np.arange(4, dtype=np.int16))
+    good = buf.getvalue()
+    eocd = good.rindex(b"PK\x05\x06")
+    for field in (4, 6, 8):  # this disk, the directory's disk, entries on this disk
+        bad = bytearray(good)
+        bad[eocd + field] ^= 0x01
+        for fn in (reference.decode_npz, gnp.decode_npz):
+            with pytest.raises(ValueError, match=r"contents.*zip"):
+                fn(bytes(bad), {"a": np.int16})

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from strategies import (
+    assert_same_values,
     bits,
     examples,
     floats_with_specials,
@@ -300,7 +301,7 @@ def test_tf_face_agrees_with_the_numpy_face_on_errors_and_results(case):
         assert isinstance(actual, tf_errors()), (expected, actual)
         return
     assert not isinstance(actual, Exception), (actual, "the NumPy face gave a result")
-    np.testing.assert_array_equal(bits(actual.numpy()), bits(expected))
+    assert_same_values(actual.numpy(), expected)
 
 
 # --------------------------------------------------------------------------- fit_polynomial
@@ -398,6 +399,8 @@ def test_translations_and_scaled_homographies_are_invertible(face):
         ("warp_perspective", np.vstack([shifted, [0, 0, 1]])),
         ("warp_perspective", np.eye(3) * 1e-7),
         ("warp_affine", np.array([[2.0, 0.5, -3e7], [0.25, 1.5, 4e6]])),
+        # The reference's row norms overflowed to Inf here (now scaled).
+        ("warp_affine", np.array([[1.0, 0, 0], [0, 1e300, 0]])),
     ]
     for op, m in cases:
         expected = getattr(reference, op)(image, m)
@@ -418,3 +421,22 @@ def test_reference_refuses_empty_maps_like_the_native_faces():
     for fn in (reference.remap, gnp.remap):
         with pytest.raises(ValueError, match="map_x must not be empty"):
             fn(np.zeros((2, 2), np.uint8), empty, empty)
+
+
+@pytest.mark.parametrize("face", ["numpy", "tf"])
+def test_an_empty_fill_value_is_an_error(face):
+    """The native faces read fill_value=[] as None (their encoding of "not given") instead
+    of refusing it like the reference."""
+    image = np.ones((2, 2, 1), np.uint8)
+    with pytest.raises(ValueError, match="fill_value"):
+        reference.warp_affine(image, np.eye(2, 3), fill_value=[])
+    if face == "numpy":
+        fn = gnp.warp_affine
+    else:
+        import tensorflow as tf
+
+        import gilfree
+
+        fn, image = gilfree.warp_affine, tf.constant(image)
+    with pytest.raises(tf_errors() if face == "tf" else ValueError, match="fill_value"):
+        fn(image, np.eye(2, 3), fill_value=[])
