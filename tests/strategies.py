@@ -29,7 +29,7 @@ positive_sides = st.sampled_from([1, 1, 2, 3, 5, 8])
 
 @st.composite
 def image_shapes(draw, ranks=(1, 2, 3, 4), allow_empty=True):
-    """A shape of rank in ``ranks``: [W], [H, W], [H, W, C], [N, H, W, C]."""
+    """A shape of rank in ``ranks``: [W], [H, W], [H, W, C], [N, H, W, C], [M, N, H, W, C]."""
     side = sides if allow_empty else positive_sides
     rank = draw(st.sampled_from(ranks))
     if rank == 1:
@@ -40,8 +40,9 @@ def image_shapes(draw, ranks=(1, 2, 3, 4), allow_empty=True):
     c = draw(st.sampled_from(CHANNELS))
     if rank == 3:
         return (*hw, c)
-    n = draw(st.sampled_from([0, 1, 2, 3] if allow_empty else [1, 2, 3]))
-    return (n, *hw, c)
+    batch = st.sampled_from([0, 1, 2, 3] if allow_empty else [1, 2, 3])
+    lead = tuple(draw(batch) for _ in range(rank - 3))
+    return (*lead, *hw, c)
 
 
 def random_values(shape, dtype, seed: int, *, specials: bool = False) -> np.ndarray:

@@ -111,6 +111,36 @@ def test_numpy_decode_npy_of_np_save_is_the_array(case, kind, with_shape):
     assert_same(y, a)
 
 
+@st.composite
+def shape_arguments(draw, shape):
+    """A ``shape`` argument for an array of ``shape``: matching, or off in a dimension or
+    in its rank."""
+    dims = [draw(st.sampled_from([d, d, None, -1, d + 1])) for d in shape]
+    change = draw(st.sampled_from(["none", "none", "append", "drop"]))
+    if change == "append":
+        dims.append(draw(st.sampled_from([1, None])))
+    elif change == "drop" and dims:
+        dims.pop()
+    return dims
+
+
+@settings(max_examples=examples(60))
+@given(data=st.data())
+def test_shape_argument_errors_agree_on_all_faces(data):
+    import gilfree
+
+    a, contents = data.draw(npy_cases())
+    shape = data.draw(shape_arguments(a.shape))
+    dtype = a.dtype.newbyteorder("=")
+    expected = outcome(reference.decode_npy, contents, dtype, errors=NP_ERRORS, shape=shape)
+    actual = outcome(gnp.decode_npy, contents, dtype, errors=NP_ERRORS, shape=shape)
+    assert_agree(expected, actual)
+    if isinstance(expected, Exception):
+        assert "shape" in str(actual)
+    in_tf = outcome(gilfree.decode_npy, contents, dtype.name, errors=tf_errors(), shape=shape)
+    assert_agree(expected, in_tf, tf_face=True)
+
+
 @settings(max_examples=examples(40))
 @given(case=npy_cases())
 def test_tf_decode_npy_of_np_save_is_the_array(case):

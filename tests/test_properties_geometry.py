@@ -440,3 +440,18 @@ def test_an_empty_fill_value_is_an_error(face):
         fn, image = gilfree.warp_affine, tf.constant(image)
     with pytest.raises(tf_errors() if face == "tf" else ValueError, match="fill_value"):
         fn(image, np.eye(2, 3), fill_value=[])
+
+
+@settings(max_examples=examples(20))
+@given(order=st.sampled_from([1, 2, 3]), extra=st.integers(0, 5), seed=st.integers(0, 2**32 - 1))
+def test_tf_fit_polynomial_equals_the_numpy_face(order, extra, seed):
+    import gilfree
+
+    terms = {1: 3, 2: 6, 3: 10}[order]
+    rng = np.random.default_rng(seed)
+    src = rng.uniform(0, 500, (terms + extra, 2))
+    dst = src * [1.1, 0.9] + rng.normal(0, 2, src.shape)
+    coefficients, rms = gilfree.fit_polynomial(src, dst, order)
+    expected, expected_rms = gnp.fit_polynomial(src, dst, order)
+    np.testing.assert_allclose(coefficients.numpy(), expected, rtol=1e-9, atol=1e-9)
+    assert abs(float(rms) - expected_rms) <= 1e-9 * max(1.0, expected_rms)

@@ -92,7 +92,7 @@ def op_parameters(draw, op: str, x: np.ndarray):
 
 
 @st.composite
-def cases(draw, dtypes=INPUT_DTYPES, ranks=(1, 2, 3, 4)):
+def cases(draw, dtypes=INPUT_DTYPES, ranks=(1, 2, 3, 4, 5)):
     """(op, x, args, kwargs, out): one call of a normalization op."""
     op = draw(st.sampled_from(OPS))
     dtype = draw(st.sampled_from(dtypes))
@@ -246,18 +246,23 @@ def test_numpy_face_rank0_and_bad_dtypes_are_errors(op, dtype, shape, layout):
 
 
 @settings(max_examples=examples(60))
-@given(case=cases())
-def test_tf_face_equals_the_reference_and_agrees_on_errors(case):
+@given(case=cases(), bfloat16=st.booleans())
+def test_tf_face_equals_the_reference_and_agrees_on_errors(case, bfloat16):
+    """Also with bfloat16 input (TF face only): the reference sees its float32 values."""
     import tensorflow as tf
 
     op, x, args, kwargs, out = case
+    tensor = tf.constant(x)
+    if bfloat16 and x.dtype == np.float32:
+        tensor = tf.cast(tensor, tf.bfloat16)
+        x = tf.cast(tensor, tf.float32).numpy()
     expected = call_reference(op, x, args, kwargs, out)
     fn = getattr(__import__("gilfree"), op)
     if isinstance(expected, Exception):
         with pytest.raises(tf_errors()):
-            fn(tf.constant(x), *args, dtype=tf.as_dtype(out), **kwargs)
+            fn(tensor, *args, dtype=tf.as_dtype(out), **kwargs)
         return
-    y = fn(tf.constant(x), *args, dtype=tf.as_dtype(out), **kwargs)
+    y = fn(tensor, *args, dtype=tf.as_dtype(out), **kwargs)
     assert y.dtype == tf.as_dtype(out) and tuple(y.shape) == x.shape
     if comparable_with_reference(op, x, args, kwargs) and ordinary_parameters(op, args, kwargs):
         assert_close(y.numpy(), expected, out, context=f"tf {op} {args} {kwargs}")
