@@ -435,8 +435,16 @@ TEST(Zip, DamagedArchivesAreInvalidArgument) {
   EXPECT_INVALID(Dir(b, &members), "the central directory lies outside the archive");
   // More entries than the directory's bytes can hold.
   b = good;
-  b[eocd + 10] = 200;
+  b[eocd + 8] = 200;  // entries on this disk
+  b[eocd + 10] = 200;  // entries in all
   EXPECT_INVALID(Dir(b, &members), "the directory claims 200 entries in");
+  // Spanned archives: this disk's number, or entries on other disks.
+  b = good;
+  b[eocd + 4] = 1;
+  EXPECT_INVALID(Dir(b, &members), "multi-disk archives are not supported");
+  b = good;
+  b[eocd + 10] = 2;
+  EXPECT_INVALID(Dir(b, &members), "multi-disk archives are not supported");
   // A broken central entry signature.
   const size_t cd = good.size() - 22 - (46 + 5);
   b = good;
@@ -448,8 +456,7 @@ TEST(Zip, DamagedArchivesAreInvalidArgument) {
   EXPECT_INVALID(Dir(b, &members), "corrupt central directory entry");
   // ZIP64 markers without the locator.
   b = good;
-  b[eocd + 10] = 0xff;
-  b[eocd + 11] = 0xff;
+  for (int i = 8; i < 12; ++i) b[eocd + i] = 0xff;
   EXPECT_INVALID(Dir(b, &members), "the ZIP64 end-of-directory locator is missing");
 
   // ZIP64: the locator points outside, the record's signature is wrong.

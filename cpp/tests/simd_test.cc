@@ -52,7 +52,9 @@ TEST(SimdDispatch, NamedTablesFollowTheCpu) {
   for (const char* name : {"baseline", "avx2", "avx512"}) {
     const KernelTable* k = simd::KernelsNamed(name);
     EXPECT_EQ(k != nullptr, CpuHasTarget(name)) << name;
-    if (k != nullptr) EXPECT_STREQ(k->name, name);
+    if (k != nullptr) {
+      EXPECT_STREQ(k->name, name);
+    }
   }
   EXPECT_EQ(simd::KernelsNamed("sse9"), nullptr);
 }
