@@ -11,9 +11,10 @@
 //   'descr' (e.g. '<f4', '>i8', '|u1', '|b1'), 'fortran_order' (True/False)
 //   and 'shape' (a tuple of non-negative ints) | the data, exactly
 //   prod(shape) * itemsize bytes.
-//   Example: np.save of np.arange(3, dtype='<u2') gives a 128-byte file whose
-//   header is "{'descr': '<u2', 'fortran_order': False, 'shape': (3,), }"
-//   padded with spaces and a newline, then the 6 bytes 00 00 01 00 02 00.
+//   Example: np.save of np.arange(3, dtype='<u2') gives a 134-byte file: 128
+//   bytes of header, whose dict is "{'descr': '<u2', 'fortran_order': False,
+//   'shape': (3,), }" padded with spaces and a newline, then the 6 bytes
+//   00 00 01 00 02 00.
 //   Decoding yields shape [3], uint16, native byte order, C order.
 //
 //   Bool elements are bytes; any nonzero byte decodes as true (1), so no
