@@ -63,8 +63,18 @@ class HeaderParser {
 
  private:
   Status Error(const std::string& what) { return Bad("invalid .npy header: " + what); }
+  // Whitespace and Python comments ('#' to the end of the line), which the
+  // literal parser np.load uses (ast.literal_eval) skips as well.
   void Skip() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+    while (p_ < end_) {
+      if (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r') {
+        ++p_;
+      } else if (*p_ == '#') {
+        while (p_ < end_ && *p_ != '\n' && *p_ != '\r') ++p_;
+      } else {
+        break;
+      }
+    }
   }
   bool Eat(char c) {
     Skip();
