@@ -384,3 +384,19 @@ def test_multi_disk_archives_are_refused_like_the_reference():
         for fn in (reference.decode_npz, gnp.decode_npz):
             with pytest.raises(ValueError, match=r"contents.*zip"):
                 fn(bytes(bad), {"a": np.int16})
+
+
+def test_npy_header_comments_are_read_like_np_load():
+    """np.load reads the header with ast.literal_eval, which skips Python comments; the
+    native parser refused a '#' after the dict ("text after the dict")."""
+    a = np.arange(6, dtype="<i2").reshape(2, 3)
+    buf = io.BytesIO()
+    np.save(buf, a)
+    good = buf.getvalue()
+    header_end = good.index(b"}") + 1
+    for comment in (b"#", b"# a note '}'", b"#\n#x"):
+        bad = bytearray(good)
+        bad[header_end : header_end + len(comment)] = comment
+        np.testing.assert_array_equal(np.load(io.BytesIO(bytes(bad))), a)
+        for fn in (reference.decode_npy, gnp.decode_npy):
+            assert_same(fn(bytes(bad), np.int16), a)
