@@ -102,7 +102,7 @@ def npy_cases(draw):
     return a, buf.getvalue()
 
 
-@settings(max_examples=examples(200))
+@settings(max_examples=examples(400))
 @given(case=npy_cases(), kind=contents_kinds, with_shape=st.booleans())
 def test_numpy_decode_npy_of_np_save_is_the_array(case, kind, with_shape):
     a, data = case
@@ -124,7 +124,7 @@ def shape_arguments(draw, shape):
     return dims
 
 
-@settings(max_examples=examples(60))
+@settings(max_examples=examples(120))
 @given(data=st.data())
 def test_shape_argument_errors_agree_on_all_faces(data):
     import gilfree
@@ -141,7 +141,7 @@ def test_shape_argument_errors_agree_on_all_faces(data):
     assert_agree(expected, in_tf, tf_face=True)
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(80))
 @given(case=npy_cases())
 def test_tf_decode_npy_of_np_save_is_the_array(case):
     import gilfree
@@ -164,7 +164,7 @@ def npz_cases(draw):
     return members, buf.getvalue()
 
 
-@settings(max_examples=examples(100))
+@settings(max_examples=examples(200))
 @given(case=npz_cases(), kind=contents_kinds)
 def test_numpy_decode_npz_of_np_savez_is_the_arrays(case, kind):
     members, data = case
@@ -175,7 +175,7 @@ def test_numpy_decode_npz_of_np_savez_is_the_arrays(case, kind):
         assert_same(out[name], a)
 
 
-@settings(max_examples=examples(25))
+@settings(max_examples=examples(50))
 @given(case=npz_cases())
 def test_tf_decode_npz_of_np_savez_is_the_arrays(case):
     import gilfree
@@ -238,7 +238,7 @@ def expected_fields(schema, records):
     return {name: records[name] for name in schema.names}
 
 
-@settings(max_examples=examples(150))
+@settings(max_examples=examples(300))
 @given(case=record_cases(), kind=contents_kinds, batch=st.booleans())
 def test_numpy_decode_records_of_tobytes_is_the_records(case, kind, batch):
     schema, records, header, footer = case
@@ -254,7 +254,7 @@ def test_numpy_decode_records_of_tobytes_is_the_records(case, kind, batch):
         assert_same(out[name], field)
 
 
-@settings(max_examples=examples(30))
+@settings(max_examples=examples(60))
 @given(case=record_cases(), batch=st.booleans())
 def test_tf_decode_records_of_tobytes_is_the_records(case, batch):
     import gilfree
@@ -314,7 +314,7 @@ def damaged(draw, data: bytes):
     return bytes(b)
 
 
-@settings(max_examples=examples(200))
+@settings(max_examples=examples(400))
 @given(data=st.data(), which=st.sampled_from(["npy", "npz", "records"]))
 def test_damaged_bytes_decode_like_the_reference_or_raise(data, which):
     if which == "npy":
@@ -338,7 +338,7 @@ def test_damaged_bytes_decode_like_the_reference_or_raise(data, which):
     assert_agree(expected, actual)
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(80))
 @given(data=st.data(), which=st.sampled_from(["npy", "npz"]))
 def test_tf_damaged_bytes_decode_like_the_numpy_face_or_raise(data, which):
     import gilfree

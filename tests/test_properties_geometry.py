@@ -119,7 +119,7 @@ def assert_identity(op, y, x):
         np.testing.assert_array_equal(bits(y), bits(x))
 
 
-@settings(max_examples=examples(200))
+@settings(max_examples=examples(400))
 @given(case=identity_cases(), layout=st.one_of(st.just("contiguous"), layouts))
 @example(
     case=("remap", np.zeros((0, 3), np.uint16), identity_args("remap", (0, 3)), {}),
@@ -136,7 +136,7 @@ def test_numpy_identity_returns_the_input(case, layout):
     assert_identity(op, y, x)
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(80))
 @given(case=identity_cases(tf_face=True))
 def test_tf_identity_returns_the_input(case):
     import tensorflow as tf
@@ -179,7 +179,7 @@ def parity_cases(draw):
     return op, x, args, kwargs
 
 
-@settings(max_examples=examples(120))
+@settings(max_examples=examples(240))
 @given(case=parity_cases(), layout=layouts)
 def test_numpy_face_equals_the_reference_for_any_layout(case, layout):
     op, x, args, kwargs = case
@@ -265,7 +265,7 @@ def outcome(fn, *args, errors, **kwargs):
         return e
 
 
-@settings(max_examples=examples(250))
+@settings(max_examples=examples(500))
 @given(case=odd_cases())
 @example(
     case=(
@@ -287,7 +287,7 @@ def test_numpy_face_agrees_with_the_reference_on_errors(case):
     assert actual.shape == expected.shape and actual.dtype == expected.dtype
 
 
-@settings(max_examples=examples(50))
+@settings(max_examples=examples(100))
 @given(case=odd_cases())
 def test_tf_face_agrees_with_the_numpy_face_on_errors_and_results(case):
     import tensorflow as tf
@@ -307,7 +307,7 @@ def test_tf_face_agrees_with_the_numpy_face_on_errors_and_results(case):
 # --------------------------------------------------------------------------- fit_polynomial
 
 
-@settings(max_examples=examples(100))
+@settings(max_examples=examples(200))
 @given(
     order=st.sampled_from([1, 2, 3]),
     extra=st.integers(0, 8),
@@ -328,7 +328,7 @@ def test_fit_polynomial_equals_the_reference(order, extra, seed, span):
     assert abs(rms - ref_rms) <= 1e-6 * span
 
 
-@settings(max_examples=examples(60))
+@settings(max_examples=examples(120))
 @given(
     order=st.sampled_from([0, 1, 2, 3, 4]),
     k=st.integers(0, 12),
@@ -442,7 +442,7 @@ def test_an_empty_fill_value_is_an_error(face):
         fn(image, np.eye(2, 3), fill_value=[])
 
 
-@settings(max_examples=examples(20))
+@settings(max_examples=examples(40))
 @given(order=st.sampled_from([1, 2, 3]), extra=st.integers(0, 5), seed=st.integers(0, 2**32 - 1))
 def test_tf_fit_polynomial_equals_the_numpy_face(order, extra, seed):
     import gilfree

@@ -204,7 +204,7 @@ def check_numpy(op, x, args, kwargs, out, layout="contiguous"):
 # --------------------------------------------------------------------------- NumPy face
 
 
-@settings(max_examples=examples(250))
+@settings(max_examples=examples(500))
 @given(case=cases(), layout=st.one_of(st.just("contiguous"), layouts))
 @example(
     case=("normalize", np.zeros((2, 3), np.uint8), ([], [1.0]), {"scale": None}, "float32"),
@@ -219,7 +219,7 @@ def test_numpy_face_equals_the_reference_for_any_layout(case, layout):
     check_numpy(op, x, args, kwargs, out, layout)
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(80))
 @given(
     op=st.sampled_from(OPS),
     dtype=st.sampled_from(INPUT_DTYPES),
@@ -245,7 +245,7 @@ def test_numpy_face_rank0_and_bad_dtypes_are_errors(op, dtype, shape, layout):
 # --------------------------------------------------------------------------- TF face
 
 
-@settings(max_examples=examples(60))
+@settings(max_examples=examples(120))
 @given(case=cases(), bfloat16=st.booleans())
 def test_tf_face_equals_the_reference_and_agrees_on_errors(case, bfloat16):
     """Also with bfloat16 input (TF face only): the reference sees its float32 values."""
@@ -275,7 +275,7 @@ def test_tf_face_equals_the_reference_and_agrees_on_errors(case, bfloat16):
 finite_inputs = st.sampled_from(["uint8", "uint16", "int16", "int32", "float32"])
 
 
-@settings(max_examples=examples(80))
+@settings(max_examples=examples(160))
 @given(
     dtype=finite_inputs,
     shape=image_shapes(allow_empty=False),
@@ -307,7 +307,7 @@ def band_view(x: np.ndarray, per_channel: bool) -> np.ndarray:
     return xf
 
 
-@settings(max_examples=examples(80))
+@settings(max_examples=examples(160))
 @given(
     dtype=finite_inputs,
     shape=image_shapes(allow_empty=False),
@@ -328,7 +328,7 @@ def test_minmax_scale_inverts_with_the_bands_min_and_max(dtype, shape, seed, per
     np.testing.assert_allclose(z, y, rtol=0, atol=1e-6)
 
 
-@settings(max_examples=examples(80))
+@settings(max_examples=examples(160))
 @given(
     dtype=finite_inputs,
     shape=image_shapes(allow_empty=False),
