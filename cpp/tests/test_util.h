@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/dtype.h"
@@ -85,6 +87,23 @@ inline uint16_t BFloat16Exact(float f) {
 inline ParallelFor ReversedChunks(int64_t grain) {
   return [grain](int64_t total, int64_t, const std::function<void(int64_t, int64_t)>& fn) {
     for (int64_t end = total; end > 0; end -= grain) fn(std::max<int64_t>(0, end - grain), end);
+  };
+}
+
+// A ParallelFor that runs pieces of `grain` on `threads` std::threads at
+// once (each piece on a thread of its own), as the TensorFlow adapter's
+// thread pool may.
+inline ParallelFor Threaded(int64_t grain, int threads) {
+  return [grain, threads](int64_t total, int64_t, const std::function<void(int64_t, int64_t)>& fn) {
+    std::vector<std::thread> pool;
+    for (int64_t begin = 0; begin < total; begin += grain) {
+      pool.emplace_back(fn, begin, std::min(total, begin + grain));
+      if (static_cast<int>(pool.size()) == threads) {
+        for (std::thread& t : pool) t.join();
+        pool.clear();
+      }
+    }
+    for (std::thread& t : pool) t.join();
   };
 }
 
