@@ -227,13 +227,13 @@ def test_numpy_face_equals_the_reference_for_any_layout(case, layout):
     layout=st.sampled_from(("contiguous", *LAYOUTS)),
 )
 def test_numpy_face_rank0_and_bad_dtypes_are_errors(op, dtype, shape, layout):
-    """Rank 0, unsupported input dtypes and output dtypes raise on both NumPy faces."""
+    """Rank 0, unsupported input dtypes (in any layout) and output dtypes raise on both
+    NumPy faces, with the same exception type."""
     x = random_values(shape, dtype, 0)
     args = (1.0, 2.0) if op == "normalize" else ()
-    for bad in (np.float64(3.0).astype(dtype)[()], x.astype(np.float64), x.astype(np.int64)):
-        if np.ndim(bad) and np.dtype(bad.dtype).name in INPUT_DTYPES:
-            continue
-        ref = call_reference(op, np.asarray(bad), args, {}, "float32")
+    scalar = np.asarray(np.float64(3.0).astype(dtype))
+    for bad in (scalar, with_layout(x.astype(np.float64), layout), x.astype(np.int64)):
+        ref = call_reference(op, bad, args, {}, "float32")
         assert isinstance(ref, NP_ERRORS)
         with pytest.raises(type(ref)):
             getattr(gnp, op)(bad, *args)
