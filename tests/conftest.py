@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -273,3 +275,27 @@ def op_variants(op: str, x: np.ndarray, seed: int = 0) -> list[tuple[str, tuple,
             ("fractional", (10.5, 90.25), {"per_channel": False, "nodata": first}),
         ]
     raise ValueError(op)
+
+
+def run_together(threads: int, body: Callable[[int], None]) -> None:
+    """Runs body(0), ..., body(threads - 1) on that many threads released at once by a
+    barrier; raises the first exception any of them raised, or fails if one hangs."""
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            body(index)
+        except BaseException as e:  # reported by the calling thread
+            errors.append(e)
+            barrier.abort()
+
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=600)
+    assert not any(w.is_alive() for w in workers), "a thread did not finish"
+    if errors:
+        raise errors[0]

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import io
-import threading
 import zlib
 from collections.abc import Callable
 from functools import partial
@@ -22,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import run_together
 
 ELEMENTS = 64
 THREADS = 32
@@ -352,31 +352,17 @@ def test_numpy_ops_from_32_threads_equal_sequential_calls() -> None:
         if "'threads': 2" in label:
             assert_bitwise(value, expected[0][label.replace("2}", "1}")], label)
 
-    barrier = threading.Barrier(THREADS)
-    errors: list[BaseException] = []
     done = [0] * THREADS
 
-    def worker(t: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            tasks = per_thread[t]
-            order = tasks[t % len(tasks) :] + tasks[: t % len(tasks)]  # threads differ in order
-            for _ in range(2):
-                for label, fn in order:
-                    assert_bitwise(fn(), expected[t][label], f"thread {t}: {label}")
-                    done[t] += 1
-        except BaseException as e:  # reported by the main thread
-            errors.append(e)
-            barrier.abort()
+    def body(t: int) -> None:
+        tasks = per_thread[t]
+        order = tasks[t % len(tasks) :] + tasks[: t % len(tasks)]  # threads differ in order
+        for _ in range(2):
+            for label, fn in order:
+                assert_bitwise(fn(), expected[t][label], f"thread {t}: {label}")
+                done[t] += 1
 
-    workers = [threading.Thread(target=worker, args=(t,)) for t in range(THREADS)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=600)
-    assert not any(w.is_alive() for w in workers), "a thread did not finish"
-    if errors:
-        raise errors[0]
+    run_together(THREADS, body)
     assert done == [2 * len(per_thread[0])] * THREADS
 
 

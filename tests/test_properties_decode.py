@@ -17,6 +17,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from decode_helpers import SUPPORTED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import bits, examples
@@ -24,20 +25,6 @@ from strategies import bits, examples
 import gilfree.numpy as gnp
 from gilfree import reference
 
-SUPPORTED = (
-    "bool",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "float16",
-    "float32",
-    "float64",
-)
 NP_ERRORS = (ValueError, TypeError)
 shapes = st.lists(st.sampled_from([0, 1, 2, 3, 5]), min_size=0, max_size=4).map(tuple)
 

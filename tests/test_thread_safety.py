@@ -9,14 +9,13 @@ scratch buffers, any caches and the inputs (which must not be written) are all e
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import make_input, op_variants, seed_of
+from conftest import make_input, op_variants, run_together, seed_of
 
 import gilfree.numpy as gn
 
@@ -113,33 +112,19 @@ def assert_bitwise_equal(got: Any, want: Any, context: str) -> None:
 def run_concurrently(tasks: list[Task], expected: dict[str, Any], rounds: int) -> None:
     """THREADS threads run all `tasks` `rounds` times each, in rotated orders, and compare
     every result bitwise with `expected`; the first failure of any thread is raised."""
-    barrier = threading.Barrier(THREADS)
-    errors: list[BaseException] = []
     calls = [0] * THREADS
 
-    def worker(index: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            start = (index * len(tasks)) // THREADS
-            order = tasks[start:] + tasks[:start]
-            if index % 2:
-                order.reverse()
-            for _ in range(rounds):
-                for name, fn in order:
-                    assert_bitwise_equal(fn(), expected[name], f"thread {index}: {name}")
-                    calls[index] += 1
-        except BaseException as e:  # reported by the main thread
-            errors.append(e)
-            barrier.abort()
+    def body(index: int) -> None:
+        start = (index * len(tasks)) // THREADS
+        order = tasks[start:] + tasks[:start]
+        if index % 2:
+            order.reverse()
+        for _ in range(rounds):
+            for name, fn in order:
+                assert_bitwise_equal(fn(), expected[name], f"thread {index}: {name}")
+                calls[index] += 1
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
-    assert not any(t.is_alive() for t in threads), "a thread did not finish"
-    if errors:
-        raise errors[0]
+    run_together(THREADS, body)
     assert calls == [rounds * len(tasks)] * THREADS
 
 
