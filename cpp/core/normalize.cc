@@ -396,7 +396,6 @@ void CountDigitsFor(const void* span, int64_t n, int64_t channels, bool per_chan
 template <typename T>
 void RadixBounds(const ConstImage& x, const PercentileParams& params, int64_t groups,
                  const ParallelFor* pf, std::vector<double>* bounds) {
-  using Raw = typename Element<T>::Raw;
   using K = OrderedKey<T>;
   constexpr DigitPlan kPlan = PlanFor(K::kBits);
   const ImageGeometry& g = x.geometry;
