@@ -13,7 +13,7 @@ process's resident set size (psutil). A leak of even a few dozen bytes per call
   TensorFlow's runtime, not Python: successful ones in a ``tf.while_loop`` that counts
   every output element of every call (so none can be pruned or skipped), failing ones
   over ``tf.data.Dataset.range(n)`` under ``ignore_errors()`` (which drops each element
-  whose op raised; the count is 0 when all did), TF_FAILING_CALLS of them.
+  whose op raised; the count is 0 when all did).
 
 Each op and path is its own test, so a failure names the op.
 """
@@ -272,9 +272,8 @@ def numpy_runner(call: Callable[[Any, Pick], Any], failing: bool) -> Callable[[i
 
 # Failing calls on the TF face go through tf.data's ignore_errors (a graph cannot catch an
 # error otherwise), whose per-element cost on the 2-core VM is about 45 us, against 14 us
-# for a while_loop iteration: 100,000 would take about 5 s per op, so they run 25,000
-# times (a leak of 130 bytes per failing call still exceeds MAX_GROWTH in each half).
-TF_FAILING_CALLS = 25_000
+# for a while_loop iteration: the full 100,000 take about 5 s per op.
+TF_FAILING_CALLS = CALLS
 
 
 def _tf_count(out: Any) -> Any:
