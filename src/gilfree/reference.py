@@ -725,7 +725,8 @@ def read_npy_header(buf: bytes) -> NpyHeader:
             f"contents has a shape of rank {len(shape)} in its .npy header; expected at most "
             f"{NPY_MAX_RANK}"
         )
-    nbytes = math.prod(shape) * dtype.itemsize
+    # As np.load, the sizes other than 0 must fit too, even where a 0 makes the array empty.
+    nbytes = math.prod(s for s in shape if s) * dtype.itemsize
     if nbytes > MAX_NBYTES:
         raise ValueError(
             f"contents has shape {_preview(shape)} in its .npy header: {nbytes} bytes of "
