@@ -19,6 +19,9 @@ using Bytes = std::vector<uint8_t>;
 // RFC 1951 3.1.1: data elements are packed starting with the least
 // significant bit; Huffman codes are packed starting with their most
 // significant bit.
+constexpr int kFixedBlock = 1;    // BTYPE 01: fixed Huffman codes
+constexpr int kDynamicBlock = 2;  // BTYPE 10: dynamic Huffman codes
+
 class BitWriter {
  public:
   void Bits(uint32_t value, int n) {
@@ -39,6 +42,11 @@ class BitWriter {
     else Code(0xc0 + (sym - 280), 8);
   }
   void FixedDistance(int code) { Code(code, 5); }
+  // The header of the last block (RFC 1951 3.2.3): BFINAL 1, then BTYPE.
+  void FinalBlock(int btype) {
+    Bits(1, 1);
+    Bits(static_cast<uint32_t>(btype), 2);
+  }
   Bytes Done() {
     Align();
     return out_;
@@ -114,8 +122,7 @@ TEST(Inflate, FixedBlockHeaderExample) {
   // The header's example, "abc" as fixed-Huffman literals. Written by hand:
   // 1, 01 (LSB first: 1, 1, 0), codes 0x30 + 'a' ... (8 bits), 256 = 0000000.
   BitWriter w;
-  w.Bits(1, 1);
-  w.Bits(1, 2);
+  w.FinalBlock(kFixedBlock);
   for (char c : std::string("abc")) w.FixedLiteral(c);
   w.FixedLiteral(256);
   const Bytes in = w.Done();
@@ -131,8 +138,7 @@ TEST(Inflate, FixedBlockWithBackReferences) {
   // more 'a'; then length 11 (code 265 + 1 extra bit 0) at distance 5 (code
   // 4 + 1 extra bit 0): copies 11 bytes starting 5 back.
   BitWriter w;
-  w.Bits(1, 1);
-  w.Bits(1, 2);
+  w.FinalBlock(kFixedBlock);
   w.FixedLiteral('a');
   w.FixedLiteral('b');
   w.FixedLiteral(261);
@@ -157,8 +163,7 @@ TEST(Inflate, FixedBlockWithBackReferences) {
 // so the order list reaches symbol 1 (position 17).
 Bytes DynamicAaa(bool first_is_repeat16) {
   BitWriter w;
-  w.Bits(1, 1);
-  w.Bits(2, 2);    // dynamic
+  w.FinalBlock(kDynamicBlock);
   w.Bits(0, 5);    // HLIT: 257 codes
   w.Bits(0, 5);    // HDIST: 1 code
   w.Bits(14, 4);   // HCLEN: 18 code-length codes
@@ -255,8 +260,7 @@ TEST(Inflate, CorruptStreamsAreInvalidArgument) {
   }
   // A distance reaching before the start: 'a', then length 3 at distance 2.
   BitWriter w;
-  w.Bits(1, 1);
-  w.Bits(1, 2);
+  w.FinalBlock(kFixedBlock);
   w.FixedLiteral('a');
   w.FixedLiteral(257);
   w.FixedDistance(1);
@@ -264,29 +268,25 @@ TEST(Inflate, CorruptStreamsAreInvalidArgument) {
   EXPECT_INVALID(InflateTo(w.Done(), 4, &out), "a distance points before the start of the output");
   // Length codes 286, 287 and distance codes 30, 31 do not occur in valid data.
   BitWriter l;
-  l.Bits(1, 1);
-  l.Bits(1, 2);
+  l.FinalBlock(kFixedBlock);
   l.FixedLiteral(286);
   EXPECT_INVALID(InflateTo(l.Done(), 4, &out), "invalid length code 286");
   BitWriter d;
-  d.Bits(1, 1);
-  d.Bits(1, 2);
+  d.FinalBlock(kFixedBlock);
   d.FixedLiteral('a');
   d.FixedLiteral(257);
   d.FixedDistance(30);
   EXPECT_INVALID(InflateTo(d.Done(), 4, &out), "invalid distance code");
   // Dynamic: HLIT 30 -> 287 codes (> 286).
   BitWriter h;
-  h.Bits(1, 1);
-  h.Bits(2, 2);
+  h.FinalBlock(kDynamicBlock);
   h.Bits(30, 5);
   h.Bits(0, 5);
   h.Bits(0, 4);
   EXPECT_INVALID(InflateTo(h.Done(), 4, &out), "too many length or distance codes");
   // Dynamic: over-subscribed code-length code (three codes of length 1).
   BitWriter o;
-  o.Bits(1, 1);
-  o.Bits(2, 2);
+  o.FinalBlock(kDynamicBlock);
   o.Bits(0, 5);
   o.Bits(0, 5);
   o.Bits(0, 4);  // 4 code-length codes: 16, 17, 18, 0
@@ -302,8 +302,7 @@ TEST(Inflate, DynamicBlockWithoutEndOfBlockCode) {
   // Code-length code {0: 1, 18: 1}; all 257 + 1 lengths zero via 18s, so
   // symbol 256 has no code.
   BitWriter w;
-  w.Bits(1, 1);
-  w.Bits(2, 2);
+  w.FinalBlock(kDynamicBlock);
   w.Bits(0, 5);
   w.Bits(0, 5);
   w.Bits(0, 4);  // HCLEN 4: 16, 17, 18, 0
@@ -320,8 +319,7 @@ TEST(Inflate, DynamicBlockWithoutEndOfBlockCode) {
   EXPECT_INVALID(InflateTo(w.Done(), 1, &out), "no end-of-block code");
   // The same with the run going past the end: 138 + 138 > 258.
   BitWriter v;
-  v.Bits(1, 1);
-  v.Bits(2, 2);
+  v.FinalBlock(kDynamicBlock);
   v.Bits(0, 5);
   v.Bits(0, 5);
   v.Bits(0, 4);
