@@ -63,16 +63,23 @@ def _available_targets() -> list[str]:
     return targets
 
 
-# The targets this CPU can run (a CPU without AVX-512 cannot test that target).
-@pytest.mark.parametrize("target", _available_targets())
-def test_target_matches_reference(target: str) -> None:
+def run_on_target(script: str, target: str) -> dict:
+    """Runs a check script in a fresh process with the kernels forced to `target`, and
+    returns the JSON it printed last (after checking the target was really used)."""
     env = {**os.environ, "GILFREE_SIMD": target}
     out = subprocess.run(
-        [sys.executable, "-c", CHECK], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
     )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["level"] == target
+    return result
+
+
+# The targets this CPU can run (a CPU without AVX-512 cannot test that target).
+@pytest.mark.parametrize("target", _available_targets())
+def test_target_matches_reference(target: str) -> None:
+    result = run_on_target(CHECK, target)
     for key, err in result["worst"].items():
         limit = 2e-3 if key.endswith("float16") else 2e-5
         assert err <= limit, (target, key, err)
@@ -110,13 +117,7 @@ print(json.dumps({"level": gn.simd_level(), "worst": worst}))
 # The warp loops have per-target code (AVX-512 gathers and channel vectors).
 @pytest.mark.parametrize("target", _available_targets())
 def test_geometry_target_matches_reference(target: str) -> None:
-    env = {**os.environ, "GILFREE_SIMD": target}
-    out = subprocess.run(
-        [sys.executable, "-c", GEOMETRY_CHECK], env=env, capture_output=True, text=True, check=False
-    )
-    assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["level"] == target
+    result = run_on_target(GEOMETRY_CHECK, target)
     for key, bad in result["worst"].items():
         # share of pixels off by more than the limit above
         assert bad <= (1e-3 if key.startswith("nearest") else 0.0), (target, key, bad)
