@@ -103,11 +103,13 @@ struct WarpCall {
     Raise(ValidateWarpParams(params, src.dtype, src.geometry.channels));
   }
 
-  py::array Run(const Transform& transform, int64_t out_h, int64_t out_w) {
+  // allow_empty: only the default output size (a zero-size image's own) may be
+  // empty; an explicit output_shape has positive sides.
+  py::array Run(const Transform& transform, int64_t out_h, int64_t out_w, bool allow_empty) {
     const ImageGeometry& g = src.geometry;
     Raise(CheckOutputShape(g.batch, out_h, out_w, g.channels, src.dtype,
                            transform.kind == TransformKind::kMaps ? "map_x" : "output_shape",
-                           /*allow_empty=*/true));
+                           allow_empty));
     std::vector<py::ssize_t> shape;
     if (rank == 4) shape.push_back(g.batch);
     shape.push_back(out_h);
@@ -128,10 +130,7 @@ struct WarpCall {
   // (H', W') from an optional (height, width) pair; the input's by default.
   std::pair<int64_t, int64_t> OutputShape(const py::object& output_shape) const {
     if (output_shape.is_none()) return {src.geometry.height, src.geometry.width};
-    const auto hw = output_shape.cast<std::pair<int64_t, int64_t>>();
-    Raise(CheckOutputShape(src.geometry.batch, hw.first, hw.second, src.geometry.channels,
-                           src.dtype));  // an explicit size has positive sides
-    return hw;
+    return output_shape.cast<std::pair<int64_t, int64_t>>();
   }
 };
 
@@ -153,7 +152,7 @@ void RegisterWarp(py::module_& m) {
                               inverse, call.rank, call.src.geometry.batch, &storage, &t,
                               &call.params));
         const auto [h, w] = call.OutputShape(output_shape);
-        return call.Run(t, h, w);
+        return call.Run(t, h, w, /*allow_empty=*/output_shape.is_none());
       },
       py::arg("image"), py::arg("kind"), py::arg("matrix"), py::arg("inverse"),
       py::arg("output_shape"), py::arg("interpolation"), py::arg("fill_mode"),
@@ -171,7 +170,7 @@ void RegisterWarp(py::module_& m) {
         Raise(MapsTransform(map_x.data(), static_cast<int>(sx.size()), sx.data(), map_y.data(),
                             static_cast<int>(sy.size()), sy.data(), call.rank,
                             call.src.geometry.batch, &t, &h, &w));
-        return call.Run(t, h, w);
+        return call.Run(t, h, w, /*allow_empty=*/false);
       },
       py::arg("image"), py::arg("map_x"), py::arg("map_y"), py::arg("interpolation"),
       py::arg("fill_mode"), py::arg("fill_value"), py::arg("nodata"), py::arg("threads"));
@@ -203,7 +202,7 @@ void RegisterWarp(py::module_& m) {
         Raise(PolynomialTransform(src.data(), static_cast<int>(ss.size()), ss.data(), dst.data(),
                                   static_cast<int>(ds.size()), ds.data(), order, &storage, &t));
         const auto [h, w] = call.OutputShape(output_shape);
-        return call.Run(t, h, w);
+        return call.Run(t, h, w, /*allow_empty=*/output_shape.is_none());
       },
       py::arg("image"), py::arg("src_points"), py::arg("dst_points"), py::arg("order"),
       py::arg("output_shape"), py::arg("interpolation"), py::arg("fill_mode"),
