@@ -1,7 +1,7 @@
 """Every SIMD target the CPU supports gives the reference's numbers.
 
-The kernels are compiled once per target (baseline, AVX2, AVX-512) and one is
-chosen at run time; GILFREE_SIMD forces a target, so each one is held to the
+The kernels are compiled once per target (scalar, baseline, AVX2, AVX-512) and one
+is chosen at run time; GILFREE_SIMD forces a target, so each one is held to the
 NumPy reference in its own process (the choice is made once per process).
 """
 
@@ -55,7 +55,7 @@ print(json.dumps({"level": gn.simd_level(), "worst": worst}))
 def _available_targets() -> list[str]:
     cpuinfo = Path("/proc/cpuinfo")
     flags = cpuinfo.read_text() if cpuinfo.exists() else ""
-    targets = ["baseline"]
+    targets = ["scalar", "baseline"]
     if all(f in flags for f in (" avx2", " fma", " f16c")):
         targets.append("avx2")
     if all(f in flags for f in (" avx512f", " avx512bw", " avx512dq", " avx512vl")):

@@ -1,6 +1,6 @@
 // The SIMD kernel tables (core/simd/kernels.h): every target this CPU runs
-// must compute what the baseline (plain x86-64) table computes, on random
-// inputs through every dtype and option. The ops' own expected values are
+// must compute what the scalar table (the scalar source without the vector
+// paths) computes, on random inputs through every dtype and option. The ops' own expected values are
 // held against every target by running the whole suite once per target
 // (GILFREE_SIMD, see CMakeLists.txt); these tests cover the tables directly,
 // and the dispatch itself.
@@ -30,7 +30,7 @@ bool CpuHasF16c() {
 
 bool CpuHasTarget(const std::string& name) {
   __builtin_cpu_init();
-  if (name == "baseline") return true;
+  if (name == "baseline" || name == "scalar") return true;
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && CpuHasF16c();
   if (name == "avx2") return avx2;
   if (name == "avx512") {
@@ -42,14 +42,14 @@ bool CpuHasTarget(const std::string& name) {
 
 std::vector<const KernelTable*> OtherTargets() {
   std::vector<const KernelTable*> t;
-  for (const char* name : {"avx2", "avx512"}) {
+  for (const char* name : {"baseline", "avx2", "avx512"}) {
     if (const KernelTable* k = simd::KernelsNamed(name)) t.push_back(k);
   }
   return t;
 }
 
 TEST(SimdDispatch, NamedTablesFollowTheCpu) {
-  for (const char* name : {"baseline", "avx2", "avx512"}) {
+  for (const char* name : {"scalar", "baseline", "avx2", "avx512"}) {
     const KernelTable* k = simd::KernelsNamed(name);
     EXPECT_EQ(k != nullptr, CpuHasTarget(name)) << name;
     if (k != nullptr) {
@@ -135,7 +135,7 @@ const DType kImageTypes[] = {DType::kUInt8,   DType::kUInt16,   DType::kInt16,  
                              DType::kFloat16, DType::kBFloat16, DType::kFloat32};
 
 TEST(SimdTargets, ApplyMatchesBaseline) {
-  const KernelTable* base = simd::KernelsNamed("baseline");
+  const KernelTable* base = simd::KernelsNamed("scalar");
   ASSERT_NE(base, nullptr);
   std::mt19937 rng(7);
   const int64_t n = 1000 + 13;  // not a multiple of any vector width
@@ -168,7 +168,7 @@ TEST(SimdTargets, ApplyMatchesBaseline) {
             for (int64_t i = 0; i < n; ++i) {
               if (std::memcmp(yb.data() + i * osz, yk.data() + i * osz, static_cast<size_t>(osz)) != 0) {
                 ADD_FAILURE() << k->name << " apply " << DTypeName(in) << "->" << DTypeName(out) << " variant "
-                              << variant << " differs from baseline at " << i;
+                              << variant << " differs from scalar at " << i;
                 break;
               }
             }
@@ -180,7 +180,7 @@ TEST(SimdTargets, ApplyMatchesBaseline) {
 }
 
 TEST(SimdTargets, MomentsAndMinMaxMatchBaseline) {
-  const KernelTable* base = simd::KernelsNamed("baseline");
+  const KernelTable* base = simd::KernelsNamed("scalar");
   std::mt19937 rng(11);
   const int64_t n = 777, period = 192;
   for (const KernelTable* k : OtherTargets()) {
@@ -213,7 +213,7 @@ TEST(SimdTargets, MomentsAndMinMaxMatchBaseline) {
 }
 
 TEST(SimdTargets, WarpRowsMatchBaseline) {
-  const KernelTable* base = simd::KernelsNamed("baseline");
+  const KernelTable* base = simd::KernelsNamed("scalar");
   std::mt19937 rng(13);
   const int64_t H = 9, W = 300, OH = 7, OW = 290;  // OW spans more than one 256-pixel segment
   // A rotation plus scale with fractional offsets, so taps fall inside,
@@ -226,7 +226,7 @@ TEST(SimdTargets, WarpRowsMatchBaseline) {
   for (const KernelTable* k : OtherTargets()) {
     for (DType dtype : {DType::kUInt8, DType::kUInt16, DType::kInt16, DType::kFloat16, DType::kBFloat16,
                         DType::kFloat32}) {
-      for (int64_t C : {1, 3, 4}) {
+      for (int64_t C : {1, 2, 3, 4, 8, 13}) {
         const std::vector<uint8_t> src = RandomElements(dtype, H * W * C, &rng);
         const ConstImage img = testing::Dense(src.data(), dtype, 1, H, W, C);
         double max_abs = 0;
@@ -279,7 +279,7 @@ TEST(SimdTargets, WarpRowsMatchBaseline) {
                 if (vb != vk && !(std::fabs(vb - vk) <= tol)) {
                   ADD_FAILURE() << k->name << " warp " << DTypeName(dtype) << " C=" << C << " interp "
                                 << static_cast<int>(interp) << " mode " << static_cast<int>(mode) << " nodata "
-                                << nodata << " element " << i << ": " << vk << " vs baseline " << vb;
+                                << nodata << " element " << i << ": " << vk << " vs scalar " << vb;
                   break;
                 }
               }

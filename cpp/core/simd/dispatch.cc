@@ -13,6 +13,9 @@
 namespace gilfree {
 namespace simd {
 
+namespace scalar {
+const KernelTable* Table();
+}
 namespace baseline {
 const KernelTable* Table();
 }
@@ -55,13 +58,14 @@ bool CpuHas(const char* name) {
            CpuHas("avx2");
   }
 #endif
-  return std::strcmp(name, "baseline") == 0;
+  return std::strcmp(name, "baseline") == 0 || std::strcmp(name, "scalar") == 0;
 }
 
 }  // namespace
 
 const KernelTable* KernelsNamed(const char* name) {
   if (!CpuHas(name)) return nullptr;
+  if (std::strcmp(name, "scalar") == 0) return scalar::Table();
   if (std::strcmp(name, "baseline") == 0) return baseline::Table();
 #if defined(GILFREE_HAVE_X86_TARGETS)
   if (std::strcmp(name, "avx2") == 0) return avx2::Table();
@@ -72,8 +76,9 @@ const KernelTable* KernelsNamed(const char* name) {
 
 const KernelTable& Kernels() {
   static const KernelTable* table = [] {
-    // GILFREE_SIMD=baseline|avx2|avx512 forces a target (tests hold each
-    // target to the reference this way); an unavailable one is ignored.
+    // GILFREE_SIMD=scalar|baseline|avx2|avx512 forces a target (tests hold
+    // each target to the scalar reference this way); an unavailable one is
+    // ignored. "scalar" is never chosen otherwise.
     if (const char* forced = std::getenv("GILFREE_SIMD")) {
       if (const KernelTable* t = KernelsNamed(forced)) return t;
     }
