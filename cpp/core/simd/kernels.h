@@ -1,6 +1,6 @@
 // The innermost loops of the image ops, compiled once per SIMD target
-// (baseline x86-64, AVX2+FMA+F16C, AVX-512) and chosen at run time from the
-// CPU's features. One scalar source (kernels_impl.inc) serves every target:
+// (baseline x86-64, AVX2+FMA+F16C, AVX-512; on aarch64 baseline and NEON) and
+// chosen at run time from the CPU's features. One scalar source (kernels_impl.inc) serves every target:
 // the compiler vectorizes it for each instruction set.
 //
 // All loops walk a dense span of `n` elements that starts at channel 0 of a
@@ -68,7 +68,7 @@ struct KernelTable {
 
 // The best table for this CPU (chosen once).
 const KernelTable& Kernels();
-// The table of a named target ("baseline", "avx2", "avx512"), or null when the
+// The table of a named target ("baseline", "avx2", "avx512", "neon"), or null when the
 // target is not built or this CPU lacks it. For tests and benchmarks.
 const KernelTable* KernelsNamed(const char* name);
 // Name of the table Kernels() returns.
