@@ -16,6 +16,9 @@
 #include "kernels.h"
 
 #define GILFREE_SIMD_TARGET_NAME "neon"
+// Selects the NEON vector code. Not __ARM_NEON: every aarch64 file has it,
+// and the baseline table, built from the same source, must stay scalar.
+#define GILFREE_SIMD_TARGET_NEON 1
 
 namespace gilfree {
 namespace simd {
