@@ -1,14 +1,15 @@
 """Every SIMD target the CPU supports gives the reference's numbers.
 
-The kernels are compiled once per target (scalar, baseline, AVX2, AVX-512) and one
-is chosen at run time; GILFREE_SIMD forces a target, so each one is held to the
-NumPy reference in its own process (the choice is made once per process).
+The kernels are compiled once per target (scalar, baseline, AVX2, AVX-512; on aarch64
+scalar, baseline and NEON) and one is chosen at run time; GILFREE_SIMD forces a target, so each one is
+held to the NumPy reference in its own process (the choice is made once per process).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,8 @@ def _available_targets() -> list[str]:
     cpuinfo = Path("/proc/cpuinfo")
     flags = cpuinfo.read_text() if cpuinfo.exists() else ""
     targets = ["scalar", "baseline"]
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        targets.append("neon")  # Advanced SIMD is part of the aarch64 base instruction set
     if all(f in flags for f in (" avx2", " fma", " f16c")):
         targets.append("avx2")
     if all(f in flags for f in (" avx512f", " avx512bw", " avx512dq", " avx512vl")):

@@ -1,10 +1,13 @@
 // The SIMD kernel tables (core/simd/kernels.h): every target this CPU runs
-// must compute what the scalar table (the scalar source without the vector
-// paths) computes, on random inputs through every dtype and option. The ops' own expected values are
-// held against every target by running the whole suite once per target
+// must compute what the scalar table (the scalar source without the
+// hand-written vector paths, compiled without FMA contraction) computes, on
+// random inputs through every dtype and option. The ops' own expected values are held
+// against every target by running the whole suite once per target
 // (GILFREE_SIMD, see CMakeLists.txt); these tests cover the tables directly,
 // and the dispatch itself.
+#if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
+#endif
 
 #include <cmath>
 #include <cstdlib>
@@ -22,34 +25,53 @@ namespace {
 
 using simd::KernelTable;
 
+// Every target name the core knows, on any architecture.
+const char* const kAllTargets[] = {"scalar", "baseline", "avx2", "avx512", "neon"};
+
+#if defined(__x86_64__) || defined(_M_X64)
 // F16C is CPUID leaf 1, ECX bit 29 (clang has no "f16c" for __builtin_cpu_supports).
 bool CpuHasF16c() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
 }
+#endif
 
 bool CpuHasTarget(const std::string& name) {
-  __builtin_cpu_init();
   if (name == "baseline" || name == "scalar") return true;
+#if defined(__x86_64__) || defined(_M_X64)
+  __builtin_cpu_init();
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && CpuHasF16c();
   if (name == "avx2") return avx2;
   if (name == "avx512") {
     return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
   }
+#elif defined(__aarch64__)
+  // Advanced SIMD is part of the aarch64 base instruction set.
+  if (name == "neon") return true;
+#endif
   return false;
+}
+
+// The best target this CPU has, in the order the dispatch prefers them.
+std::string BestTarget() {
+  for (const char* name : {"avx512", "avx2", "neon"}) {
+    if (CpuHasTarget(name)) return name;
+  }
+  return "baseline";
 }
 
 std::vector<const KernelTable*> OtherTargets() {
   std::vector<const KernelTable*> t;
-  for (const char* name : {"baseline", "avx2", "avx512"}) {
+  for (const char* name : kAllTargets) {
+    if (std::strcmp(name, "scalar") == 0) continue;
     if (const KernelTable* k = simd::KernelsNamed(name)) t.push_back(k);
   }
   return t;
 }
 
 TEST(SimdDispatch, NamedTablesFollowTheCpu) {
-  for (const char* name : {"scalar", "baseline", "avx2", "avx512"}) {
+  for (const char* name : kAllTargets) {
     const KernelTable* k = simd::KernelsNamed(name);
     EXPECT_EQ(k != nullptr, CpuHasTarget(name)) << name;
     if (k != nullptr) {
@@ -63,7 +85,7 @@ TEST(SimdDispatch, ForcedTargetIsUsed) {
   // GILFREE_SIMD names the target when the CPU has it; otherwise (or unset)
   // the best target this CPU has.
   const char* forced = std::getenv("GILFREE_SIMD");
-  std::string want = CpuHasTarget("avx512") ? "avx512" : CpuHasTarget("avx2") ? "avx2" : "baseline";
+  std::string want = BestTarget();
   if (forced != nullptr && CpuHasTarget(forced)) want = forced;
   EXPECT_EQ(std::string(simd::SimdLevel()), want);
   EXPECT_EQ(&simd::Kernels(), simd::KernelsNamed(want.c_str()));
@@ -260,7 +282,8 @@ TEST(SimdTargets, WarpRowsMatchBaseline) {
               args.dst = yk.data();
               k->warp_rows(args, 0, 0, OH);
               // Targets may contract a * b + c into one FMA (the AVX2 and
-              // AVX-512 files are built with -mfma), so source coordinates may
+              // AVX-512 files are built with -mfma; FMA is base aarch64 and
+              // the NEON file is built with contraction), so source coordinates may
               // differ in their last bit: one float32 ulp of a coordinate
               // below 512 is 2^-15, which moves the tap weights by about that
               // much and the result by up to a few 2^-15 of the value range;

@@ -37,7 +37,7 @@ Params = float | Sequence[float] | npt.ArrayLike
 
 
 def simd_level() -> str:
-    """The SIMD target the kernels dispatched to on this CPU ("avx512", "avx2", "baseline";
+    """The SIMD target the kernels dispatched to ("avx512", "avx2", "neon", "baseline";
     "scalar" when forced with GILFREE_SIMD=scalar)."""
     return _native.simd_level()
 

@@ -27,6 +27,11 @@ namespace avx512 {
 const KernelTable* Table();
 }
 #endif
+#if defined(GILFREE_HAVE_NEON_TARGET)
+namespace neon {
+const KernelTable* Table();
+}
+#endif
 
 int64_t PeriodFor(int64_t channels) {
   if (channels <= 0) return 1;
@@ -58,6 +63,10 @@ bool CpuHas(const char* name) {
            CpuHas("avx2");
   }
 #endif
+#if defined(GILFREE_HAVE_NEON_TARGET)
+  // Advanced SIMD (NEON) is part of the aarch64 base instruction set.
+  if (std::strcmp(name, "neon") == 0) return true;
+#endif
   return std::strcmp(name, "baseline") == 0 || std::strcmp(name, "scalar") == 0;
 }
 
@@ -71,18 +80,21 @@ const KernelTable* KernelsNamed(const char* name) {
   if (std::strcmp(name, "avx2") == 0) return avx2::Table();
   if (std::strcmp(name, "avx512") == 0) return avx512::Table();
 #endif
+#if defined(GILFREE_HAVE_NEON_TARGET)
+  if (std::strcmp(name, "neon") == 0) return neon::Table();
+#endif
   return nullptr;
 }
 
 const KernelTable& Kernels() {
   static const KernelTable* table = [] {
-    // GILFREE_SIMD=scalar|baseline|avx2|avx512 forces a target (tests hold
-    // each target to the scalar reference this way); an unavailable one is
-    // ignored. "scalar" is never chosen otherwise.
+    // GILFREE_SIMD=scalar|baseline|avx2|avx512|neon forces a target (tests
+    // hold each target to the scalar reference this way); an unavailable one
+    // is ignored. "scalar" is never chosen otherwise.
     if (const char* forced = std::getenv("GILFREE_SIMD")) {
       if (const KernelTable* t = KernelsNamed(forced)) return t;
     }
-    for (const char* name : {"avx512", "avx2", "baseline"}) {
+    for (const char* name : {"avx512", "avx2", "neon", "baseline"}) {
       if (const KernelTable* t = KernelsNamed(name)) return t;
     }
     return baseline::Table();

@@ -1,10 +1,11 @@
 // The innermost loops of the image ops, compiled once per SIMD target
-// (baseline x86-64, AVX2+FMA+F16C, AVX-512) and chosen at run time from the
-// CPU's features. One scalar source (kernels_impl.inc, warp_impl.inc) serves
-// every target, and the compiler vectorizes its loops for each instruction
-// set; the warps' sampling loops also have hand-written vector paths
-// (vec.inc, warp_impl.inc). The "scalar" table is that source without the
-// hand-written paths: the reference every target is tested against.
+// (baseline x86-64, AVX2+FMA+F16C, AVX-512; NEON on aarch64) and chosen at run
+// time from the CPU's features. One scalar source (kernels_impl.inc,
+// warp_impl.inc) serves every target, and the compiler vectorizes its loops
+// for each instruction set; the warps' sampling loops also have hand-written
+// vector paths (vec.inc, warp_impl.inc). The "scalar" table is that source
+// without the hand-written paths: the reference every target is tested
+// against.
 //
 // All loops walk a dense span of `n` elements that starts at channel 0 of a
 // pixel. Per-channel parameters come as arrays of length `period`, a multiple
@@ -71,9 +72,9 @@ struct KernelTable {
 
 // The best table for this CPU (chosen once).
 const KernelTable& Kernels();
-// The table of a named target ("scalar", "baseline", "avx2", "avx512"), or
-// null when the target is not built or this CPU lacks it. For tests and
-// benchmarks.
+// The table of a named target ("scalar", "baseline", "avx2", "avx512",
+// "neon"), or null when the target is not built or this CPU lacks it. For
+// tests and benchmarks.
 const KernelTable* KernelsNamed(const char* name);
 // Name of the table Kernels() returns.
 const char* SimdLevel();
