@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "tensorflow/core/framework/types.h"
+#include "tensorflow/core/util/work_sharder.h"
 
 namespace gilfree {
 namespace tf {
@@ -47,10 +48,18 @@ absl::Status OutputImage(tensorflow::Tensor* y, DenseImage* out) {
 }
 
 ParallelFor IntraOpParallelFor(tensorflow::OpKernelContext* ctx) {
-  auto* pool = ctx->device()->tensorflow_cpu_worker_threads()->workers;
-  return [pool](int64_t total, int64_t cost_per_unit,
-                const std::function<void(int64_t, int64_t)>& fn) {
-    pool->ParallelFor(total, cost_per_unit, fn);
+  const tensorflow::DeviceBase::CpuWorkerThreads* workers =
+      ctx->device()->tensorflow_cpu_worker_threads();
+  return [workers](int64_t total, int64_t cost_per_unit,
+                   const std::function<void(int64_t, int64_t)>& fn) {
+    // Shard caps the pool's size at the calling thread's max parallelism
+    // (tf.data sets it around each element; elsewhere it is unlimited). At
+    // 1 it runs fn(0, total) on this thread; at the pool's size or more, the
+    // pool's ParallelFor (Eigen's cost model, cost in cycles); in between,
+    // that many contiguous blocks of at least 10000 cost units, the first on
+    // this thread. The core's units depend only on the shape, so every split
+    // gives the same bits.
+    tensorflow::Shard(workers->num_threads, workers->workers, total, cost_per_unit, fn);
   };
 }
 

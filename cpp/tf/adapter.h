@@ -1,6 +1,7 @@
 // Glue between TensorFlow tensors and the core: dtype mapping, image
-// geometry of a dense tensor, the intra-op thread pool as a ParallelFor, and
-// core Status -> TensorFlow status.
+// geometry of a dense tensor, the intra-op thread pool (within the calling
+// thread's max parallelism) as a ParallelFor, and core Status -> TensorFlow
+// status.
 #ifndef GILFREE_TF_ADAPTER_H_
 #define GILFREE_TF_ADAPTER_H_
 
@@ -24,7 +25,12 @@ absl::Status CoreDType(tensorflow::DataType dtype, const char* arg, DType* out);
 absl::Status InputImage(const tensorflow::Tensor& x, ConstImage* out);
 absl::Status OutputImage(tensorflow::Tensor* y, DenseImage* out);
 
-// The op's intra-op thread pool as a core ParallelFor.
+// The op's intra-op thread pool as a core ParallelFor, limited to the
+// calling thread's max parallelism (tensorflow::Shard): inside tf.data's
+// map that is options.threading.max_intra_op_parallelism (1 by default, so
+// an element runs on its own thread while tf.data runs elements in
+// parallel); an eager call or a tf.function outside tf.data uses the whole
+// pool. Every kernel of this library gets its parallelism here.
 ParallelFor IntraOpParallelFor(tensorflow::OpKernelContext* ctx);
 
 // Shape function of the normalization ops: y has x's shape; x rank >= 1.
