@@ -101,7 +101,8 @@ def test_json_structure(quick_run):
     assert payload["schema"] == "gilfree.bench/1"
     assert MACHINE_KEYS <= set(payload["machine"])
     assert payload["machine"]["tensorflow"]
-    assert payload["machine"]["gilfree_simd_level"] in ("scalar", "baseline", "avx2", "avx512", "neon")
+    levels = ("scalar", "baseline", "avx2", "avx512", "neon")
+    assert payload["machine"]["gilfree_simd_level"] in levels
     assert {"other_processes_cores", "steal_cores", "wall_s"} <= set(payload["load"])
     allowed = len(os.sched_getaffinity(0))
     assert payload["config"]["cores"] == sorted({1, allowed})

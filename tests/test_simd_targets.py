@@ -1,8 +1,9 @@
 """Every SIMD target the CPU supports gives the reference's numbers.
 
 The kernels are compiled once per target (scalar, baseline, AVX2, AVX-512; on aarch64
-scalar, baseline and NEON) and one is chosen at run time; GILFREE_SIMD forces a target, so each one is
-held to the NumPy reference in its own process (the choice is made once per process).
+scalar, baseline and NEON) and one is chosen at run time; GILFREE_SIMD forces a target,
+so each one is held to the NumPy reference in its own process (the choice is made once
+per process).
 """
 
 from __future__ import annotations

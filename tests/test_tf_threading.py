@@ -113,35 +113,53 @@ def one_element(image: np.ndarray, chain, max_intra_op_parallelism: int | None):
     return iter(ds)
 
 
+def check_threads(op: str, run, eager, *, at_least: int, exactly: bool, what: str) -> None:
+    """Runs `run` while counting busy threads; the count must be `at_least` (or exactly
+    that), and the result must equal the eager one bit for bit."""
+    busy, gains, y = busy_threads(run)
+    ok = len(busy) == at_least if exactly else len(busy) >= at_least
+    assert ok, (
+        f"{op} {what} ran on {len(busy)} busy thread(s) (tick gains per thread: {gains}); "
+        f"expected {'' if exactly else '>= '}{at_least}"
+    )
+    np.testing.assert_array_equal(y.numpy(), eager[op])
+
+
 @pytest.mark.parametrize("op", CHAINS)
 def test_map_element_runs_on_one_thread_by_default(image, eager, op):
     it = one_element(image, CHAINS[op], None)
-    busy, gains, y = busy_threads(lambda: next(it))
-    assert len(busy) == 1, (
-        f"{op} in dataset.map with default options ran on {len(busy)} busy threads "
-        f"(tick gains per thread: {gains}); expected 1 (max_intra_op_parallelism = 1)"
+    check_threads(
+        op,
+        lambda: next(it),
+        eager,
+        at_least=1,
+        exactly=True,
+        what="in dataset.map with default options (max_intra_op_parallelism = 1)",
     )
-    np.testing.assert_array_equal(y.numpy(), eager[op])
 
 
 @pytest.mark.parametrize("op", CHAINS)
 def test_eager_call_uses_several_threads(image, eager, op):
     require_several_threads()
-    busy, gains, y = busy_threads(lambda: CHAINS[op](image))
-    assert len(busy) >= 2, (
-        f"{op} called eagerly ran on {len(busy)} busy thread(s) (tick gains per thread: "
-        f"{gains}); expected >= 2 with an intra-op pool of {intra_op_threads()} threads"
+    check_threads(
+        op,
+        lambda: CHAINS[op](image),
+        eager,
+        at_least=2,
+        exactly=False,
+        what=f"called eagerly with an intra-op pool of {intra_op_threads()} threads",
     )
-    np.testing.assert_array_equal(y.numpy(), eager[op])
 
 
 @pytest.mark.parametrize("op", CHAINS)
 def test_map_element_uses_max_intra_op_parallelism(image, eager, op):
     require_several_threads()
     it = one_element(image, CHAINS[op], 2)
-    busy, gains, y = busy_threads(lambda: next(it))
-    assert len(busy) >= 2, (
-        f"{op} in dataset.map with max_intra_op_parallelism = 2 ran on {len(busy)} busy "
-        f"thread(s) (tick gains per thread: {gains}); expected >= 2"
+    check_threads(
+        op,
+        lambda: next(it),
+        eager,
+        at_least=2,
+        exactly=False,
+        what="in dataset.map with max_intra_op_parallelism = 2",
     )
-    np.testing.assert_array_equal(y.numpy(), eager[op])
