@@ -744,33 +744,29 @@ bool HistogramBounds(const ConstImage& x, const PercentileParams& params, int64_
     });
   };
   // Counts image b into the first table copy of hist (hist_size counters,
-  // zero), its units in parallel under `count_pf`: the first worker counts
-  // into hist, any other into its own tables, added after.
+  // zero), its units in parallel under `count_pf`. A worker counts into a
+  // free set of tables, hist first; only workers running at the same time
+  // need more sets, added after.
   auto count_image = [&](int64_t b, bool check, uint32_t* hist, const ParallelFor* count_pf) {
     std::mutex mu;
-    bool taken = false;
-    std::vector<std::vector<uint32_t>> others;
+    std::vector<uint32_t*> free_sets = {hist};
+    std::vector<std::vector<uint32_t>> more;
     RunParallel(count_pf, upi, unit_cost, [&](int64_t u0, int64_t u1) {
-      std::vector<uint32_t> own;
-      uint32_t* h = nullptr;
+      uint32_t* h;
       {
         std::lock_guard<std::mutex> lock(mu);
-        if (!taken) {
-          taken = true;
-          h = hist;
+        if (free_sets.empty()) {
+          more.emplace_back(static_cast<size_t>(hist_size), 0);
+          free_sets.push_back(more.back().data());
         }
-      }
-      if (h == nullptr) {
-        own.assign(static_cast<size_t>(hist_size), 0);
-        h = own.data();
+        h = free_sets.back();
+        free_sets.pop_back();
       }
       count_units(b, u0, u1, check, h);
-      if (!own.empty()) {
-        std::lock_guard<std::mutex> lock(mu);
-        others.push_back(std::move(own));
-      }
+      std::lock_guard<std::mutex> lock(mu);
+      free_sets.push_back(h);
     });
-    for (const std::vector<uint32_t>& o : others)
+    for (const std::vector<uint32_t>& o : more)
       for (int64_t i = 0; i < hist_size; ++i) hist[i] += o[i];
     for (int t = 1; t < tables; ++t)
       for (int64_t i = 0; i < table_size; ++i) hist[i] += hist[t * table_size + i];
