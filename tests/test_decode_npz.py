@@ -70,6 +70,29 @@ def test_archive_round_trip(saver, face, members, archives):
         assert_same_array(out[name], a, name)
 
 
+@pytest.mark.parametrize("saver", SAVERS)
+def test_numpy_face_arrays_are_their_own(saver, members, archives):
+    # Deflated members in C order and native byte order keep their inflated buffer
+    # instead of a copy: the arrays must still be independent of the input and of each
+    # other, writeable, aligned, and outlive everything else.
+    import gilfree.numpy as gnp
+
+    data = bytearray(archives[saver])
+    first = gnp.decode_npz(data, spec_of(members))
+    second = gnp.decode_npz(bytes(data), spec_of(members))
+    data[:] = bytes(len(data))  # the input is overwritten: no array may see it
+    for name, a in members.items():
+        got = first[name]
+        assert got.flags.writeable and got.flags.aligned and got.flags.c_contiguous, name
+        assert not np.shares_memory(got, second[name]), name
+        if got.size:
+            got.reshape(-1)[0] = got.reshape(-1)[-1]  # writing one leaves the other alone
+        assert_same_array(second[name], a, name)
+    image = second.pop("image")
+    del first, second, data
+    assert_same_array(image, members["image"], "image")
+
+
 @pytest.mark.parametrize("face", FACES)
 @pytest.mark.parametrize("saver", SAVERS)
 def test_spec_subset_in_spec_order(saver, face, members, archives):

@@ -112,10 +112,11 @@ def test_records_round_trip(label, face):
 
 
 @pytest.mark.parametrize("face", FACES)
-def test_cifar10_binary_version(face):
-    # data_batch_N.bin: 10000 records of 3073 bytes; a few hundred are enough here.
+@pytest.mark.parametrize("n", [200, 1500], ids=["200", "1500"])
+def test_cifar10_binary_version(face, n):
+    # data_batch_N.bin: 10000 records of 3073 bytes; a few hundred are enough here. With
+    # 1500 the images (4.4 MiB) are written past the caches.
     rng = np.random.default_rng(16)
-    n = 200
     labels = rng.integers(0, 10, n).astype(np.uint8)
     images = rng.integers(0, 256, (n, 3, 32, 32)).astype(np.uint8)
     raw = b"".join(bytes([labels[i]]) + images[i].tobytes() for i in range(n))

@@ -295,9 +295,14 @@ def test_nodata_the_dtype_cannot_hold_matches_nothing(nodata, op, face):
     assert not np.any(y == -7.0)
 
 
-# Data that stresses percentile selection/histograms: ties, narrow ranges, extremes.
-def _tricky(kind: str, rng: np.random.Generator) -> np.ndarray:
-    shape = (96, 64, 2)
+# Data that stresses percentile selection/histograms: ties, narrow ranges, extremes. The
+# small size takes the kernel's radix select, the large one (16384 or more elements per
+# group) its histogram.
+TRICKY_SHAPES = {"small": (96, 64, 2), "large": (160, 128, 2)}
+
+
+def _tricky(kind: str, rng: np.random.Generator, size: str = "small") -> np.ndarray:
+    shape = TRICKY_SHAPES[size]
     if kind == "uint16_narrow":
         return rng.integers(1000, 1010, shape).astype(np.uint16)
     if kind == "uint16_extremes":
@@ -339,14 +344,41 @@ TRICKY = [
 
 
 @pytest.mark.parametrize("face", FACES)
+@pytest.mark.parametrize("size", TRICKY_SHAPES)
 @pytest.mark.parametrize("kind", TRICKY)
-def test_percentile_stretch_tricky_distributions(kind, face):
-    x = _tricky(kind, np.random.default_rng(seed_of(kind)))
+def test_percentile_stretch_tricky_distributions(kind, size, face):
+    x = _tricky(kind, np.random.default_rng(seed_of(kind)), size)
     for low, high in [(2.0, 98.0), (0.0, 100.0), (0.5, 99.5), (49.0, 51.0), (1e-3, 99.999)]:
         for per_channel in (True, False):
             y = run_face(face, "percentile_stretch", x, low, high, per_channel=per_channel)
             expected = ORACLES["percentile_stretch"](x, low, high, per_channel=per_channel)
             assert_close(y, expected, context=f"{kind} {low}-{high} per_channel={per_channel}")
+
+
+# The fallback face's NumPy code casts the signalling NaNs below to float64, which warns.
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
+@pytest.mark.parametrize("face", FACES)
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_percentile_stretch_large_images_with_nodata_and_nan(per_channel, face):
+    # Large enough for the kernel's histogram: 13-band uint16 with nodata, float32 with NaN
+    # (and signalling NaNs whose payload is in the low 16 bits only, which share their top
+    # bits with +inf), float16 with NaN and nodata 0.
+    rng = np.random.default_rng(seed_of("large", per_channel))
+    u16 = np.clip(rng.normal(3000.0, 800.0, (150, 140, 13)), 0, 10000).astype(np.uint16)
+    u16[rng.random(u16.shape) < 0.05] = 0
+    f32 = rng.normal(0.3, 0.1, (130, 130, 3)).astype(np.float32)
+    f32[rng.random(f32.shape) < 0.03] = np.nan
+    f32.view(np.uint32)[rng.random(f32.shape) < 0.01] = 0x7F800005
+    f16 = rng.normal(0.0, 2.0, (2, 130, 130, 1)).astype(np.float16)
+    f16[rng.random(f16.shape) < 0.03] = np.nan
+    f16[rng.random(f16.shape) < 0.03] = 0.0
+    for name, x, nodata in [("uint16", u16, 0), ("float32", f32, None), ("float16", f16, 0.0)]:
+        for low, high in [(2.0, 98.0), (0.5, 99.5), (30.0, 31.0)]:
+            kwargs = {"per_channel": per_channel, "nodata": nodata, "fill": -1.0}
+            y = run_face(face, "percentile_stretch", x, low, high, **kwargs)
+            with np.errstate(invalid="ignore"):  # the signalling NaNs, cast to float64
+                expected = ORACLES["percentile_stretch"](x, low, high, **kwargs)
+            assert_close(y, expected, context=f"{name} {low}-{high} per_channel={per_channel}")
 
 
 @pytest.mark.parametrize("face", FACES)

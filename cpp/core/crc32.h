@@ -1,4 +1,4 @@
-// CRC-32 (IEEE 802.3, the ZIP and gzip checksum), table-driven, 8 bytes a step.
+// CRC-32 (IEEE 802.3, the ZIP and gzip checksum), table-driven, 16 bytes a step.
 //
 // Example: Crc32("123456789", 9) == 0xCBF43926.
 #ifndef GILFREE_CORE_CRC32_H_

@@ -1,6 +1,7 @@
 #include "decode.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -8,6 +9,10 @@
 
 #include "crc32.h"
 #include "inflate.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace gilfree {
 namespace {
@@ -586,33 +591,105 @@ Status ValidateRecordFields(const RecordField* fields, int num_fields, int64_t r
   return Status::Ok();
 }
 
+namespace {
+
+// How a field is copied out of each record.
+enum class FieldCopy { kNone, kByte, kBools, kSwapped, kBytes, kStreamed };
+
+// A field whose output is at least this large, in pieces of at least
+// kStreamPiece bytes, is written with non-temporal stores: an output this
+// size does not stay in the caches anyway, and such stores skip reading each
+// line of the output before writing it.
+constexpr int64_t kStreamOutput = int64_t{4} << 20;
+constexpr int64_t kStreamPiece = 256;
+
+#if defined(__SSE2__)
+// memcpy of n >= 64 bytes with non-temporal stores (x86-64: SSE2 is in every
+// such CPU). The caller fences (StreamFence) before the output is read.
+void CopyStreamed(uint8_t* dst, const uint8_t* src, int64_t n) {
+  const int64_t head = static_cast<int64_t>((16 - (reinterpret_cast<uintptr_t>(dst) & 15)) & 15);
+  std::memcpy(dst, src, static_cast<size_t>(head));
+  dst += head;
+  src += head;
+  n -= head;
+  for (; n >= 64; n -= 64, dst += 64, src += 64) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16));
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 32));
+    const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 48));
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst), a);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + 16), b);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + 32), c);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + 48), d);
+  }
+  std::memcpy(dst, src, static_cast<size_t>(n));
+}
+// Orders the non-temporal stores before anything that follows.
+void StreamFence() { _mm_sfence(); }
+constexpr bool kCanStream = true;
+#else
+void CopyStreamed(uint8_t* dst, const uint8_t* src, int64_t n) { std::memcpy(dst, src, static_cast<size_t>(n)); }
+void StreamFence() {}
+constexpr bool kCanStream = false;
+#endif
+
+}  // namespace
+
 Status DecodeRecords(const RecordSource& src, int64_t record_bytes, const RecordField* fields,
                      int num_fields, const ParallelFor* parallel_for) {
   GILFREE_RETURN_IF_ERROR(ValidateRecordFields(fields, num_fields, record_bytes));
+  std::vector<FieldCopy> how(static_cast<size_t>(num_fields));
+  for (int fi = 0; fi < num_fields; ++fi) {
+    const RecordField& f = fields[fi];
+    const int64_t bytes = f.count * DTypeSize(f.dtype);
+    // An empty field has no output (its buffer may be null): nothing to copy.
+    const bool stream = kCanStream && bytes >= kStreamPiece && bytes * src.num_records >= kStreamOutput;
+    how[fi] = bytes == 0                   ? FieldCopy::kNone
+              : f.swap                     ? FieldCopy::kSwapped
+              : f.dtype == DType::kBool    ? FieldCopy::kBools
+              : bytes == 1                 ? FieldCopy::kByte
+              : stream                     ? FieldCopy::kStreamed
+                                           : FieldCopy::kBytes;
+  }
   constexpr int64_t kRecordsPerUnit = 256;
   const int64_t units = (src.num_records + kRecordsPerUnit - 1) / kRecordsPerUnit;
   RunParallel(parallel_for, units, kRecordsPerUnit * record_bytes, [&](int64_t u0, int64_t u1) {
     const int64_t r_end = std::min(src.num_records, u1 * kRecordsPerUnit);
-    for (int fi = 0; fi < num_fields; ++fi) {
-      const RecordField& f = fields[fi];
-      const int64_t isz = DTypeSize(f.dtype);
-      const int64_t bytes = f.count * isz;
-      // An empty field has no output (its buffer may be null): nothing to copy.
-      if (bytes == 0) continue;
-      auto* out = static_cast<uint8_t*>(f.out);
-      for (int64_t r = u0 * kRecordsPerUnit; r < r_end; ++r) {
-        const uint8_t* rec = src.pointers ? src.pointers[r] : src.base + r * record_bytes;
-        if (f.swap) {
-          CopySwapped(rec + f.offset, out + r * bytes, f.count, isz);
-        } else if (bytes == 1) {
-          out[r] = f.dtype == DType::kBool ? rec[f.offset] != 0 : rec[f.offset];
-        } else if (f.dtype == DType::kBool) {
-          for (int64_t k = 0; k < bytes; ++k) out[r * bytes + k] = rec[f.offset + k] != 0;
-        } else {
-          std::memcpy(out + r * bytes, rec + f.offset, static_cast<size_t>(bytes));
+    // Record by record, every field of a record while its bytes are in cache.
+    for (int64_t r = u0 * kRecordsPerUnit; r < r_end; ++r) {
+      const uint8_t* rec = src.pointers ? src.pointers[r] : src.base + r * record_bytes;
+      for (int fi = 0; fi < num_fields; ++fi) {
+        const RecordField& f = fields[fi];
+        const uint8_t* in = rec + f.offset;
+        auto* out = static_cast<uint8_t*>(f.out);
+        switch (how[fi]) {
+          case FieldCopy::kNone:
+            break;
+          case FieldCopy::kByte:
+            out[r] = *in;
+            break;
+          case FieldCopy::kBytes: {
+            const int64_t bytes = f.count * DTypeSize(f.dtype);
+            std::memcpy(out + r * bytes, in, static_cast<size_t>(bytes));
+            break;
+          }
+          case FieldCopy::kStreamed: {
+            const int64_t bytes = f.count * DTypeSize(f.dtype);
+            CopyStreamed(out + r * bytes, in, bytes);
+            break;
+          }
+          case FieldCopy::kBools:
+            for (int64_t k = 0; k < f.count; ++k) out[r * f.count + k] = in[k] != 0;
+            break;
+          case FieldCopy::kSwapped: {
+            const int64_t isz = DTypeSize(f.dtype);
+            CopySwapped(in, out + r * f.count * isz, f.count, isz);
+            break;
+          }
         }
       }
     }
+    StreamFence();
   });
   return Status::Ok();
 }

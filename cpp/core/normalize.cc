@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -483,6 +484,457 @@ void RadixBounds(const ConstImage& x, const PercentileParams& params, int64_t gr
   }
 }
 
+
+// ---------------------------------------------------------------------------
+// Percentile bounds by histogram, for images with many elements per group:
+// one counting pass over the top 16 bits of every valid key (the whole key of
+// 8- and 16-bit types) gives exact ranks from cumulative counts. 32-bit keys
+// take a second pass that gathers the keys of the (at most four) buckets
+// holding the requested ranks and selects within those.
+
+template <typename T>
+struct HistShape {
+  using K = OrderedKey<T>;
+  static constexpr int kDigitBits = K::kBits < 16 ? K::kBits : 16;
+  static constexpr int kShift = K::kBits - kDigitBits;  // digit = key >> kShift
+  static constexpr int64_t kBins = int64_t{1} << kDigitBits;
+  // A group's table: kBins counters, then one for invalid elements (padded
+  // so that groups stay cache-line aligned).
+  static constexpr int64_t kInvalid = kBins;
+  static constexpr int64_t kGroupStride = kBins + 16;
+};
+
+// Pixels count into `tables` interleaved copies of the tables in turn (pixel
+// i into copy i % tables), summed afterwards: increments of one counter wait
+// on each other through memory, and neighbouring pixels often hit the same
+// counter when there are few bins (8-bit keys) or one group follows another
+// with nothing between (one channel).
+template <typename T>
+int TablesFor(int64_t lanes) {
+  return OrderedKey<T>::kBits == 8 ? 4 : (lanes == 1 ? 2 : 1);
+}
+
+// Whether the histogram pays: its bins must not dwarf the elements (a small
+// image takes the radix select, whose tables are small), and the tables must
+// stay a moderate size.
+template <typename T>
+bool UseHistogram(const ImageGeometry& g, int64_t groups) {
+  using S = HistShape<T>;
+  const int64_t lanes = groups == 1 ? 1 : g.channels;
+  const int64_t per_group = g.height * g.width * (groups == 1 ? g.channels : 1);
+  const int64_t bytes = TablesFor<T>(lanes) * groups * S::kGroupStride * int64_t{4};
+  return per_group * 4 >= S::kBins && bytes <= (int64_t{16} << 20);
+}
+
+// Validity tested on the key, with integer operations only: valid keys lie
+// in [valid_lo, valid_lo + valid_span] (for floating types every key but
+// NaN's), and nodata's keys in [nodata_lo, nodata_lo + nodata_span] (both
+// zeros for a zero nodata of a floating type). Agrees with NodataMatcher.
+template <typename T>
+struct KeyValidity {
+  uint32_t valid_lo = 0, valid_span = 0xffffffffu;
+  uint32_t nodata_lo = 0, nodata_span = 0;
+  uint32_t nodata = 0;  // 1 when some key is nodata
+
+  explicit KeyValidity(const NodataMatcher<T>& m) {
+    using K = OrderedKey<T>;
+    using Raw = typename Element<T>::Raw;
+    if constexpr (Element<T>::kFloating) {
+      constexpr float kInf = std::numeric_limits<float>::infinity();
+      valid_lo = K::Of(RawOf(-kInf));
+      valid_span = K::Of(RawOf(kInf)) - valid_lo;
+      if (m.active) {
+        const Raw r = RawOf(m.value);
+        if (m.value == 0.0f) {
+          nodata_lo = K::Of(RawOf(-0.0f));  // -0 and +0 have adjacent keys
+          nodata_span = 1;
+          nodata = 1;
+        } else if (Element<T>::ToFloat(r) == m.value) {
+          nodata_lo = K::Of(r);
+          nodata = 1;
+        }
+      }
+    } else {
+      if (m.active) {
+        nodata_lo = K::Of(static_cast<Raw>(m.raw));
+        nodata = 1;
+      }
+    }
+  }
+  bool Invalid(uint32_t key) const {
+    return ((key - valid_lo) > valid_span) | ((nodata & ((key - nodata_lo) <= nodata_span)) != 0);
+  }
+
+ private:
+  // The element of a floating type nearest to v (exact when v is one).
+  static typename Element<T>::Raw RawOf(float v) {
+    if constexpr (std::is_same_v<T, float>) {
+      return v;
+    } else if constexpr (std::is_same_v<T, Half>) {
+      return FloatToHalf(v);
+    } else if constexpr (std::is_same_v<T, BFloat16>) {
+      return FloatToBFloat16(v);
+    } else {
+      return static_cast<typename Element<T>::Raw>(v);
+    }
+  }
+};
+
+template <typename T, bool kCheckValid>
+inline uint32_t TopDigit(typename Element<T>::Raw r, const KeyValidity<T>& validity) {
+  using S = HistShape<T>;
+  const uint32_t key = OrderedKey<T>::Of(r);
+  const uint32_t d = key >> S::kShift;
+  if constexpr (kCheckValid) {
+    return validity.Invalid(key) ? static_cast<uint32_t>(S::kInvalid) : d;
+  }
+  return d;
+}
+
+// Counts the digits of a dense span of whole pixels of `lanes` elements (the
+// element in lane c into group c): pixel i into table copy offset[i % 4].
+// kLanes > 0 fixes the lane count at compile time.
+template <typename T, bool kCheckValid, int kLanes>
+void CountTopDigits(const typename Element<T>::Raw* __restrict p, int64_t n, int64_t lanes,
+                    const KeyValidity<T> validity, const int64_t* offset,
+                    uint32_t* __restrict hist) {
+  constexpr int64_t kStride = HistShape<T>::kGroupStride;
+  const int64_t C = kLanes > 0 ? kLanes : lanes;
+  const int64_t pixels = n / C;
+  int64_t px = 0;
+  if constexpr (kLanes > 0) {
+    uint32_t* h0 = hist + offset[0];
+    uint32_t* h1 = hist + offset[1];
+    uint32_t* h2 = hist + offset[2];
+    uint32_t* h3 = hist + offset[3];
+    for (; px + 4 <= pixels; px += 4) {
+      const auto* q = p + px * kLanes;
+      for (int c = 0; c < kLanes; ++c) ++h0[c * kStride + TopDigit<T, kCheckValid>(q[c], validity)];
+      q += kLanes;
+      for (int c = 0; c < kLanes; ++c) ++h1[c * kStride + TopDigit<T, kCheckValid>(q[c], validity)];
+      q += kLanes;
+      for (int c = 0; c < kLanes; ++c) ++h2[c * kStride + TopDigit<T, kCheckValid>(q[c], validity)];
+      q += kLanes;
+      for (int c = 0; c < kLanes; ++c) ++h3[c * kStride + TopDigit<T, kCheckValid>(q[c], validity)];
+    }
+  }
+  for (; px < pixels; ++px) {
+    const auto* q = p + px * C;
+    uint32_t* h = hist + offset[px & 3];
+    for (int64_t c = 0; c < C; ++c, h += kStride) ++h[TopDigit<T, kCheckValid>(q[c], validity)];
+  }
+}
+
+template <typename T, bool kCheckValid>
+void CountTopDigitsFor(const typename Element<T>::Raw* p, int64_t n, int64_t lanes,
+                       const KeyValidity<T>& validity, const int64_t* offset, uint32_t* hist) {
+  switch (lanes) {
+    case 1: CountTopDigits<T, kCheckValid, 1>(p, n, lanes, validity, offset, hist); break;
+    case 2: CountTopDigits<T, kCheckValid, 2>(p, n, lanes, validity, offset, hist); break;
+    case 3: CountTopDigits<T, kCheckValid, 3>(p, n, lanes, validity, offset, hist); break;
+    case 4: CountTopDigits<T, kCheckValid, 4>(p, n, lanes, validity, offset, hist); break;
+    default: CountTopDigits<T, kCheckValid, 0>(p, n, lanes, validity, offset, hist); break;
+  }
+}
+
+// What the gathering pass of 32-bit keys looks for in one lane: the buckets
+// (top 16 bits) of the four requests, as two ranges {first, first + span}
+// (a request's two neighbours are adjacent ranks, so no valid key lies in a
+// bucket between theirs), and each request's slot among the distinct ones.
+struct GatherLane {
+  uint32_t first[2] = {1u << 16, 1u << 16};  // no bucket: digits are < 2^16
+  uint32_t span[2] = {0, 0};
+  uint32_t bucket[4] = {0, 0, 0, 0};          // distinct buckets, `slots` of them
+  int slots = 0;
+};
+
+// Appends every valid key of a dense span whose bucket is one of lane c's
+// to out[c * 4 + slot].
+template <typename T>
+void GatherBuckets(const typename Element<T>::Raw* __restrict p, int64_t n, int64_t lanes,
+                   const KeyValidity<T> validity, const GatherLane* want,
+                   std::vector<uint32_t>* out) {
+  for (int64_t c = 0; c < lanes; ++c) {
+    const GatherLane& w = want[c];
+    const uint32_t f0 = w.first[0], s0 = w.span[0], f1 = w.first[1], s1 = w.span[1];
+    for (int64_t i = c; i < n; i += lanes) {
+      const uint32_t key = OrderedKey<T>::Of(p[i]);
+      const uint32_t d = key >> 16;
+      if (((d - f0) <= s0) | ((d - f1) <= s1)) {
+        if (validity.Invalid(key)) continue;
+        for (int s = 0; s < w.slots; ++s) {
+          if (w.bucket[s] == d) {
+            out[c * 4 + s].push_back(key);
+            break;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The keys at ranks[k] (k < count) of v, keys of one bucket (equal top 16 bits).
+void SelectInBucket(std::vector<uint32_t>* v, const int64_t* ranks, int count, uint32_t* out) {
+  if (v->size() <= 4096) {
+    std::sort(v->begin(), v->end());
+    for (int k = 0; k < count; ++k) out[k] = (*v)[static_cast<size_t>(ranks[k])];
+    return;
+  }
+  std::vector<uint32_t> h(65536, 0);
+  for (uint32_t e : *v) ++h[e & 0xffffu];
+  const uint32_t top = v->front() & 0xffff0000u;
+  for (int k = 0; k < count; ++k) {
+    int64_t below = 0;
+    uint32_t d = 0;
+    while (below + h[d] <= ranks[k]) below += h[d++];
+    out[k] = top | d;
+  }
+}
+
+// Returns false only if the counts and the gathered keys disagree (which
+// they cannot): the caller then takes the radix select.
+template <typename T>
+bool HistogramBounds(const ConstImage& x, const PercentileParams& params, int64_t groups,
+                     const ParallelFor* pf, std::vector<double>* bounds) {
+  using K = OrderedKey<T>;
+  using S = HistShape<T>;
+  using Raw = typename Element<T>::Raw;
+  const ImageGeometry& g = x.geometry;
+  const NodataMatcher<T> matcher(params.mask.has_nodata, params.mask.nodata);
+  const KeyValidity<T> validity(matcher);
+  // Invalid elements (NaN, nodata) are counted under their own digits and
+  // taken out of the tables afterwards, where those digits hold nothing else:
+  // always for 8- and 16-bit keys (a digit is a key). A 32-bit digit (the
+  // top 16 bits) of nodata also holds other keys, so with nodata the counting
+  // tests every element; NaN's digits hold only NaN but for two, shared with
+  // the infinities, and counts there make it count again, testing.
+  const bool always_check = S::kShift > 0 && matcher.active;
+  // With one group every element of a pixel counts into it: the pixels are
+  // then read as a flat run of one-element pixels.
+  const int64_t lanes = groups == 1 ? 1 : g.channels;
+  const int64_t per_group = g.height * g.width * (groups == 1 ? g.channels : 1);
+  const int64_t table_size = groups * S::kGroupStride;
+  const int tables = TablesFor<T>(lanes);
+  const int64_t hist_size = tables * table_size;
+  int64_t offset[4];
+  for (int i = 0; i < 4; ++i) offset[i] = (i % tables) * table_size;
+  const RowPlan plan(g, kHistogramUnitElements);
+  const int64_t upi = plan.units_per_image;
+  const int64_t unit_cost = plan.rows_per_unit * g.width * g.channels * 3;
+
+  // Calls fn(p, n) for the dense spans of units [u0, u1) of image b.
+  auto for_units = [&](int64_t b, int64_t u0, int64_t u1, auto&& fn) {
+    std::vector<unsigned char> scratch;
+    for (int64_t u = u0; u < u1; ++u) {
+      int64_t r0, r1;
+      plan.RowsOf(u, &r0, &r1);
+      ForEachSpan(x, b, r0, r1, &scratch, [&](const void* span, int64_t n, int64_t) {
+        fn(static_cast<const Raw*>(span), n);
+      });
+    }
+  };
+  // Counts units [u0, u1) of image b into hist (all its table copies).
+  auto count_units = [&](int64_t b, int64_t u0, int64_t u1, bool check, uint32_t* hist) {
+    for_units(b, u0, u1, [&](const Raw* p, int64_t n) {
+      if (check) {
+        CountTopDigitsFor<T, true>(p, n, lanes, validity, offset, hist);
+      } else {
+        CountTopDigitsFor<T, false>(p, n, lanes, validity, offset, hist);
+      }
+    });
+  };
+  // Counts image b into the first table copy of hist (hist_size counters,
+  // zero), its units in parallel under `count_pf`. A worker counts into a
+  // free set of tables, hist first; only workers running at the same time
+  // need more sets, added after.
+  auto count_image = [&](int64_t b, bool check, uint32_t* hist, const ParallelFor* count_pf) {
+    std::mutex mu;
+    std::vector<uint32_t*> free_sets = {hist};
+    std::vector<std::vector<uint32_t>> more;
+    RunParallel(count_pf, upi, unit_cost, [&](int64_t u0, int64_t u1) {
+      uint32_t* h;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (free_sets.empty()) {
+          more.emplace_back(static_cast<size_t>(hist_size), 0);
+          free_sets.push_back(more.back().data());
+        }
+        h = free_sets.back();
+        free_sets.pop_back();
+      }
+      count_units(b, u0, u1, check, h);
+      std::lock_guard<std::mutex> lock(mu);
+      free_sets.push_back(h);
+    });
+    for (const std::vector<uint32_t>& o : more)
+      for (int64_t i = 0; i < hist_size; ++i) hist[i] += o[i];
+    for (int t = 1; t < tables; ++t)
+      for (int64_t i = 0; i < table_size; ++i) hist[i] += hist[t * table_size + i];
+  };
+  // Takes the invalid elements out of group gi's table: their number, or -1
+  // when the table cannot tell them apart (counted without testing, and the
+  // digits NaN shares with the infinities hold something).
+  auto take_invalid = [&](uint32_t* h, bool checked) -> int64_t {
+    int64_t invalid = h[S::kInvalid];
+    h[S::kInvalid] = 0;
+    auto take = [&](int64_t d) {
+      invalid += h[d];
+      h[d] = 0;
+    };
+    if constexpr (Element<T>::kFloating) {
+      const int64_t lo = validity.valid_lo >> S::kShift;
+      const int64_t hi = (validity.valid_lo + validity.valid_span) >> S::kShift;
+      for (int64_t d = 0; d < lo; ++d) take(d);
+      for (int64_t d = hi + 1; d < S::kBins; ++d) take(d);
+      if (S::kShift > 0 && !checked && (h[lo] != 0 || h[hi] != 0)) return -1;
+    }
+    if (S::kShift == 0 && validity.nodata) {
+      for (int64_t d = validity.nodata_lo; d <= validity.nodata_lo + validity.nodata_span; ++d) take(d);
+    }
+    return invalid;
+  };
+
+  // Counts image b into hist (hist_size counters) and computes its bounds.
+  // `image_pf` parallelizes the passes over the image's units.
+  auto do_image = [&](int64_t b, std::vector<uint32_t>* hist_buffer,
+                      const ParallelFor* image_pf) -> bool {
+    struct Want {
+      int64_t n = 0;
+      RankRequest req;
+      uint32_t bin[4] = {0, 0, 0, 0};
+      int64_t within[4] = {0, 0, 0, 0};  // rank within the bin
+      uint32_t key[4] = {0, 0, 0, 0};
+    };
+    std::vector<Want> wants(static_cast<size_t>(groups));
+    bool checked = always_check;
+    uint32_t* hist = nullptr;
+    for (bool done = false; !done;) {
+      hist_buffer->assign(static_cast<size_t>(hist_size), 0);
+      hist = hist_buffer->data();
+      count_image(b, checked, hist, image_pf);
+      done = true;
+      for (int64_t gi = 0; gi < groups && done; ++gi) {
+        const int64_t invalid = take_invalid(hist + gi * S::kGroupStride, checked);
+        if (invalid < 0) {
+          if (checked) return false;
+          checked = true;
+          done = false;
+        }
+        wants[gi].n = per_group - invalid;
+      }
+    }
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      const uint32_t* h = hist + gi * S::kGroupStride;
+      Want& w = wants[gi];
+      if (w.n == 0) continue;
+      w.req = RequestFor(params, w.n);
+      // The requests in ascending rank order, located in one sweep.
+      int order[4] = {0, 1, 2, 3};
+      std::sort(order, order + 4, [&](int a, int c) { return w.req.ranks[a] < w.req.ranks[c]; });
+      int64_t below = 0;
+      int k = 0;
+      for (int64_t d = 0; d < S::kBins && k < 4; ++d) {
+        const int64_t next = below + h[d];
+        while (k < 4 && w.req.ranks[order[k]] < next) {
+          w.bin[order[k]] = static_cast<uint32_t>(d);
+          w.within[order[k]] = w.req.ranks[order[k]] - below;
+          ++k;
+        }
+        below = next;
+      }
+      if (k < 4) return false;
+      for (int i = 0; i < 4; ++i) w.key[i] = w.bin[i];
+    }
+    if constexpr (S::kShift > 0) {
+      std::vector<GatherLane> lane(static_cast<size_t>(lanes));
+      for (int64_t gi = 0; gi < groups; ++gi) {
+        const Want& w = wants[gi];
+        if (w.n == 0) continue;
+        GatherLane& l = lane[gi];
+        for (int r = 0; r < 2; ++r) {
+          l.first[r] = std::min(w.bin[2 * r], w.bin[2 * r + 1]);
+          l.span[r] = std::max(w.bin[2 * r], w.bin[2 * r + 1]) - l.first[r];
+        }
+        for (int k = 0; k < 4; ++k) {
+          int s = 0;
+          while (s < l.slots && l.bucket[s] != w.bin[k]) ++s;
+          if (s == l.slots) l.bucket[l.slots++] = w.bin[k];
+        }
+      }
+      std::vector<std::vector<uint32_t>> gathered(static_cast<size_t>(lanes * 4));
+      std::mutex mu;
+      RunParallel(image_pf, upi, unit_cost, [&](int64_t u0, int64_t u1) {
+        std::vector<std::vector<uint32_t>> local(static_cast<size_t>(lanes * 4));
+        for_units(b, u0, u1, [&](const Raw* p, int64_t n) {
+          GatherBuckets<T>(p, n, lanes, validity, lane.data(), local.data());
+        });
+        std::lock_guard<std::mutex> lock(mu);
+        for (size_t i = 0; i < local.size(); ++i) {
+          if (gathered[i].empty()) {
+            gathered[i].swap(local[i]);
+          } else {
+            gathered[i].insert(gathered[i].end(), local[i].begin(), local[i].end());
+          }
+        }
+      });
+      for (int64_t gi = 0; gi < groups; ++gi) {
+        Want& w = wants[gi];
+        if (w.n == 0) continue;
+        const GatherLane& l = lane[gi];
+        const uint32_t* h = hist + gi * S::kGroupStride;
+        for (int s = 0; s < l.slots; ++s) {
+          std::vector<uint32_t>& v = gathered[gi * 4 + s];
+          if (static_cast<int64_t>(v.size()) != h[l.bucket[s]]) return false;
+          int64_t ranks[4];
+          int which[4];
+          int count = 0;
+          for (int k = 0; k < 4; ++k) {
+            if (w.bin[k] != l.bucket[s]) continue;
+            ranks[count] = w.within[k];
+            which[count++] = k;
+          }
+          uint32_t keys[4];
+          SelectInBucket(&v, ranks, count, keys);
+          for (int j = 0; j < count; ++j) w.key[which[j]] = keys[j];
+        }
+      }
+    }
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      double* out = bounds->data() + (b * groups + gi) * 2;
+      const Want& w = wants[gi];
+      if (w.n == 0) {
+        out[0] = out[1] = std::numeric_limits<double>::quiet_NaN();
+        continue;
+      }
+      double v[4];
+      for (int k = 0; k < 4; ++k) v[k] = K::Value(w.key[k]);
+      out[0] = Lerp(v[0], v[1], w.req.lo.gamma);
+      out[1] = Lerp(v[2], v[3], w.req.hi.gamma);
+    }
+    return true;
+  };
+
+  bool ok = true;
+  std::mutex mu;
+  if (upi == 1) {
+    // Whole images per unit of work: each worker counts its images alone.
+    RunParallel(pf, g.batch, unit_cost, [&](int64_t b0, int64_t b1) {
+      std::vector<uint32_t> hist;
+      bool all = true;
+      for (int64_t b = b0; b < b1; ++b) all = do_image(b, &hist, nullptr) && all;
+      if (!all) {
+        std::lock_guard<std::mutex> lock(mu);
+        ok = false;
+      }
+    });
+    return ok;
+  }
+  // Large images one at a time, each image's units in parallel.
+  std::vector<uint32_t> hist;
+  for (int64_t b = 0; b < g.batch && ok; ++b) ok = do_image(b, &hist, pf);
+  return ok;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -707,7 +1159,11 @@ Status PercentileStretch(const ConstImage& x, const PercentileParams& params, co
   const int64_t groups = params.mask.per_channel ? C : 1;
   std::vector<double> bounds(static_cast<size_t>(g.batch * groups * 2));
   VisitInput(x.dtype, [&](auto tag) {
-    RadixBounds<decltype(tag)>(x, params, groups, parallel_for, &bounds);
+    using T = decltype(tag);
+    if (!UseHistogram<T>(g, groups) ||
+        !HistogramBounds<T>(x, params, groups, parallel_for, &bounds)) {
+      RadixBounds<T>(x, params, groups, parallel_for, &bounds);
+    }
   });
   PeriodicParams pp(C, g.batch);
   for (int64_t b = 0; b < g.batch; ++b) {

@@ -40,10 +40,13 @@
 //   v[0..n-1], position q/100 * (n - 1) interpolated linearly between its
 //   neighbours. Validity and fill as for minmax_scale. hi == lo: valid
 //   elements map to 0 where x <= lo and 1 where x > lo. Errors: low/high not
-//   finite, outside [0, 100], or low >= high. The percentiles come from a radix
-//   select over order-preserving keys of the valid elements: one counting
-//   pass per 8 (or 11) key bits, so 1 pass for uint8, 2 for 16-bit types and
-//   3 for int32/float32; O(n), exact, no sort and no copy of the data.
+//   finite, outside [0, 100], or low >= high. The percentiles are exact and
+//   never sort: they are counted over order-preserving keys of the valid
+//   elements. An image with at least 16384 elements per group (any uint8
+//   image) takes a histogram of the keys' top 16 bits (all of an 8- or 16-bit
+//   key): one counting pass; int32/float32 then gather the keys of the (at
+//   most four) buckets holding the requested ranks in a second pass. Smaller
+//   images take a radix select: one counting pass per 8 (or 11) key bits.
 //   Example: x [1, 1, 5, 1] = {0, 1, 2, 3, 100}, low = 25, high = 75 ->
 //   lo = 1, hi = 3, y = {0, 0, 0.5, 1, 1}.
 #ifndef GILFREE_CORE_NORMALIZE_H_

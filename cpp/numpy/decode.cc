@@ -1,14 +1,18 @@
 // pybind11 adapter of the decoders (gilfree._native.decode_*): checks the
-// arguments, parses headers, allocates with the GIL held, copies without it.
+// arguments, parses headers, allocates with the GIL held, copies without it
+// (an inflated .npz member in C order and native byte order is not copied:
+// its array keeps the inflated buffer).
 #include "core/decode.h"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace py = pybind11;
@@ -81,6 +85,28 @@ py::array DecodeNpyBytes(const uint8_t* data, int64_t size, DType dtype,
   return out;
 }
 
+// Decodes the .npy member inflated into `storage` (npy points into it). An
+// array in C order and native byte order is the storage itself, kept alive by
+// the array: no copy. Anything else is decoded into a new array.
+py::array DecodeInflatedNpy(std::vector<uint8_t>* storage, const uint8_t* npy, int64_t size,
+                            DType dtype) {
+  NpyHeader h;
+  Raise(ParseNpyHeader(npy, size, &h));
+  Raise(CheckNpyDType(h, dtype));
+  const uint8_t* data = npy + h.data_offset;
+  const int64_t itemsize = DTypeSize(h.dtype);
+  const bool adoptable = npy == storage->data() && !h.swap && !h.fortran_order &&
+                         h.dtype != DType::kBool &&
+                         reinterpret_cast<uintptr_t>(data) % static_cast<uintptr_t>(itemsize) == 0 &&
+                         // not much more memory than the array's own
+                         storage->capacity() <= storage->size() + storage->size() / 4 + 4096;
+  if (!adoptable) return DecodeNpyBytes(npy, size, dtype, std::nullopt);
+  auto* owner = new std::vector<uint8_t>(std::move(*storage));
+  py::capsule base(owner, [](void* p) { delete static_cast<std::vector<uint8_t>*>(p); });
+  std::vector<py::ssize_t> dims(h.shape.begin(), h.shape.end());
+  return py::array(py::dtype(DTypeName(h.dtype)), dims, {}, data, base);
+}
+
 }  // namespace
 
 void RegisterDecoders(py::module_& m) {
@@ -116,7 +142,7 @@ void RegisterDecoders(py::module_& m) {
           }
           Raise(s);
           try {
-            out.append(DecodeNpyBytes(npy, npy_size, types[i], std::nullopt));
+            out.append(DecodeInflatedNpy(&storage, npy, npy_size, types[i]));
           } catch (const py::value_error& e) {
             throw py::value_error(std::string(e.what()) + " (member '" + member->name + "')");
           }

@@ -666,6 +666,51 @@ TEST(Records, CifarLayout) {
   }
 }
 
+TEST(Records, LargeFieldsOfManyRecords) {
+  // Outputs of several MiB (written past the caches, in 16-byte aligned
+  // pieces with unaligned heads and tails): 1500 records of 3001 bytes,
+  // {0: uint8}, {1: 2999 x uint8}, {3000: bool}; then a 2-byte field at an
+  // odd offset, a uint16 field of 1500 elements and a big-endian one, by
+  // record pointers and in parallel. Expected values by direct indexing.
+  const int64_t N = 1500, R = 3001;
+  Bytes data(N * R);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>((i * 2654435761u) >> 13);
+  std::vector<uint8_t> label(N), body(N * 2999), last(N);
+  RecordField f[3];
+  f[0] = {0, DType::kUInt8, 1, false, label.data()};
+  f[1] = {1, DType::kUInt8, 2999, false, body.data()};
+  f[2] = {3000, DType::kBool, 1, false, last.data()};
+  RecordSource src;
+  src.base = data.data();
+  src.num_records = N;
+  ASSERT_OK(DecodeRecords(src, R, f, 3, nullptr));
+  for (int64_t r = 0; r < N; ++r) {
+    ASSERT_EQ(label[r], data[r * R]) << r;
+    ASSERT_EQ(std::memcmp(&body[r * 2999], &data[r * R + 1], 2999), 0) << r;
+    ASSERT_EQ(last[r], data[r * R + 3000] != 0 ? 1 : 0) << r;
+  }
+  std::vector<const uint8_t*> ptrs(N);
+  for (int64_t r = 0; r < N; ++r) ptrs[r] = data.data() + (N - 1 - r) * R;  // reversed
+  std::vector<uint16_t> little(N * 1500), big(N * 1500);
+  std::vector<uint8_t> pair(N * 2);
+  RecordField g[3];
+  g[0] = {1, DType::kUInt16, 1500, false, little.data()};
+  g[1] = {0, DType::kUInt16, 1500, true, big.data()};
+  g[2] = {2999, DType::kUInt8, 2, false, pair.data()};
+  src.pointers = ptrs.data();
+  const ParallelFor pf = testing::Threaded(2, 3);
+  ASSERT_OK(DecodeRecords(src, R, g, 3, &pf));
+  for (int64_t i = 0; i < N; ++i) {
+    const uint8_t* rec = data.data() + (N - 1 - i) * R;
+    for (int64_t k = 0; k < 1500; k += 7) {
+      ASSERT_EQ(little[i * 1500 + k], rec[1 + 2 * k] | rec[2 + 2 * k] << 8) << i << " " << k;
+      ASSERT_EQ(big[i * 1500 + k], rec[2 * k] << 8 | rec[1 + 2 * k]) << i << " " << k;
+    }
+    ASSERT_EQ(pair[2 * i], rec[2999]);
+    ASSERT_EQ(pair[2 * i + 1], rec[3000]);
+  }
+}
+
 TEST(Records, CopySwapped) {
   const uint8_t in[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
   uint8_t out[16];

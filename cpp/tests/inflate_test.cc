@@ -232,6 +232,63 @@ TEST(Inflate, ZlibStreams) {
   EXPECT_EQ(consumed, static_cast<int64_t>(sizeof kDeflateDynamic));
 }
 
+// make_fixtures.py's mixed_bytes(n, seed): random letters a..p, runs and repeats
+// from every kind of distance, from a linear congruential generator.
+Bytes MixedBytes(size_t n, uint32_t seed) {
+  uint32_t x = seed;
+  auto rnd = [&x] {
+    x = (x * 1103515245u + 12345u) & 0x7fffffffu;
+    return x >> 8;
+  };
+  Bytes out;
+  while (out.size() < n) {
+    const uint32_t mode = rnd() % 6;
+    if (mode == 0 || out.size() < 64) {
+      for (uint32_t k = rnd() % 24 + 1; k > 0; --k) out.push_back(static_cast<uint8_t>(0x61 + rnd() % 16));
+    } else if (mode == 1) {
+      const uint8_t b = static_cast<uint8_t>(rnd() & 0xff);
+      out.insert(out.end(), rnd() % 40 + 3, b);
+    } else {
+      const uint32_t r = rnd();
+      const uint32_t dists[4] = {r % 6 + 2, r % 8 + 8, r % 48 + 16, r % static_cast<uint32_t>(out.size()) + 1};
+      const size_t dist = dists[mode - 2];
+      for (uint32_t k = rnd() % 120 + 3; k > 0; --k) out.push_back(out[out.size() - dist]);
+    }
+  }
+  out.resize(n);
+  return out;
+}
+
+TEST(Inflate, ZlibStreamsOfEveryMatchDistance) {
+  // 12000 bytes: long enough for the decoder's fast loop (which stops short
+  // of the end of the input and of the output), with literals and matches at
+  // distances 1, 2..7, 8..15, 16..63 and far back; dynamic and fixed codes.
+  const Bytes want = MixedBytes(12000, 7);
+  for (const Bytes& in : {B(kDeflateMixed), B(kDeflateMixedFixed)}) {
+    Bytes out;
+    int64_t consumed = 0;
+    ASSERT_OK(InflateTo(in, static_cast<int64_t>(want.size()), &out, &consumed));
+    EXPECT_EQ(out, want);
+    EXPECT_EQ(consumed, static_cast<int64_t>(in.size()));
+    for (int64_t initial : {int64_t{0}, int64_t{300}, int64_t{5000}}) {
+      std::vector<uint8_t> grown;
+      ASSERT_OK(InflateGrowing(in.data(), static_cast<int64_t>(in.size()), static_cast<int64_t>(want.size()),
+                               initial, &grown, &consumed));
+      EXPECT_EQ(grown, want) << initial;
+      EXPECT_EQ(consumed, static_cast<int64_t>(in.size()));
+    }
+    // One byte short of the output, and cut short of the input: errors.
+    EXPECT_INVALID(InflateTo(in, static_cast<int64_t>(want.size()) - 1, &out), "more than the 11999 bytes");
+    for (size_t cut : {in.size() / 3, in.size() - 9, in.size() - 1}) {
+      const Bytes part(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(cut));
+      EXPECT_INVALID(InflateTo(part, static_cast<int64_t>(want.size()), &out), "contents: invalid deflate stream")
+          << cut;
+    }
+  }
+  EXPECT_EQ((kDeflateMixed[0] >> 1) & 3, 2);       // BTYPE 10
+  EXPECT_EQ((kDeflateMixedFixed[0] >> 1) & 3, 1);  // BTYPE 01
+}
+
 // ---------------------------------------------------------------------------
 // corrupt streams
 

@@ -41,6 +41,36 @@ def raw_deflate(data, level, strategy=zlib.Z_DEFAULT_STRATEGY):
 
 SQUARES = b"".join(b"%d," % (i * i) for i in range(600))
 
+
+def mixed_bytes(n, seed):
+    """n bytes of random letters a..p, runs and repeats from every kind of distance (1, 2..7, 8..15,
+    16..63, anywhere back), from a linear congruential generator. inflate_test.cc's
+    MixedBytes computes the same bytes."""
+    x = seed
+    out = bytearray()
+
+    def rnd():
+        nonlocal x
+        x = (x * 1103515245 + 12345) % 2**31
+        return x >> 8
+
+    while len(out) < n:
+        mode = rnd() % 6
+        if mode == 0 or len(out) < 64:
+            for _ in range(rnd() % 24 + 1):
+                out.append(0x61 + rnd() % 16)
+        elif mode == 1:
+            out += bytes([rnd() & 0xFF]) * (rnd() % 40 + 3)
+        else:
+            r = rnd()
+            dist = [r % 6 + 2, r % 8 + 8, r % 48 + 16, r % len(out) + 1][mode - 2]
+            for _ in range(rnd() % 120 + 3):
+                out.append(out[-dist])
+    return bytes(out[:n])
+
+
+MIXED = mixed_bytes(12000, 7)
+
 FIXTURES = [
     # name, NumPy/zlib call (for the comment), bytes
     ("kNpyU2Arange", "np.save(f, np.arange(3, dtype='<u2'))", npy(np.arange(3, dtype="<u2"))),
@@ -173,6 +203,16 @@ FIXTURES = [
         raw_deflate(SQUARES, 9),
     ),
     ("kDeflateDynamicText", "SQUARES = b''.join(b'%d,' % (i * i) for i in range(600))", SQUARES),
+    (
+        "kDeflateMixed",
+        "zlib raw deflate (wbits=-15), level 6, of mixed_bytes(12000, 7)",
+        raw_deflate(MIXED, 6),
+    ),
+    (
+        "kDeflateMixedFixed",
+        "zlib raw deflate (wbits=-15), level 1, Z_FIXED, of mixed_bytes(12000, 7)",
+        raw_deflate(MIXED, 1, zlib.Z_FIXED),
+    ),
 ]
 
 

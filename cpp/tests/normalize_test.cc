@@ -5,6 +5,7 @@
 // numpy.percentile(method="linear") written here.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
@@ -21,6 +22,13 @@ using testing::HalfValue;
 using testing::ReversedChunks;
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+float BitsOf(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
 
 DenseImage Out(std::vector<float>* y) { return DenseImage{y->data(), DType::kFloat32}; }
 
@@ -469,34 +477,30 @@ double NumpyPercentile(std::vector<double> v, double q) {
   return v[i] + (v[i + 1] - v[i]) * g;
 }
 
+struct Shape4 {
+  int64_t n, h, w, c;
+};
+
 // Random images of every input dtype, with NaN and nodata, per channel and
-// global, against the sort-based reference.
+// global, against the sort-based reference. Small images take the radix
+// select, large ones (16384 or more elements per group) the histogram.
+// `with_extremes` false leaves out low = 0, high = 100 (for data with
+// infinities, whose stretch between them is moot).
 template <typename Raw>
-void CheckRandomPercentiles(DType dtype, Raw (*make)(std::mt19937&), double (*value)(Raw),
-                            bool has_nodata, double nodata) {
-  std::mt19937 rng(1234 + static_cast<int>(dtype));
-  const int64_t N = 2, H = 7, W = 31, C = 3;
-  std::vector<Raw> x(N * H * W * C);
-  for (Raw& r : x) r = make(rng);
-  if (has_nodata) {
-    for (size_t i = 0; i < x.size(); i += 5) {
-      for (Raw& r : x) {
-        if (value(r) == nodata) {
-          x[i] = r;
-          break;
-        }
-      }
-    }
-  }
+void CheckPercentilesOf(const std::vector<Raw>& x, DType dtype, double (*value)(Raw),
+                        bool has_nodata, double nodata, Shape4 shape, const ParallelFor& pf,
+                        bool with_extremes = true) {
+  const int64_t N = shape.n, H = shape.h, W = shape.w, C = shape.c;
+  ASSERT_EQ(static_cast<int64_t>(x.size()), N * H * W * C);
   for (bool per_channel : {true, false}) {
     for (auto [lo_q, hi_q] : {std::pair<double, double>{2, 98}, {0, 100}, {13.7, 50}, {33, 34}}) {
+      if (!with_extremes && lo_q == 0) continue;
       PercentileParams p = Pct(lo_q, hi_q);
       p.mask.per_channel = per_channel;
       p.mask.has_nodata = has_nodata;
       p.mask.nodata = nodata;
       p.mask.fill = -5;
       std::vector<float> y(x.size());
-      const ParallelFor pf = ReversedChunks(1);
       ASSERT_OK(PercentileStretch(Dense(x.data(), dtype, N, H, W, C), p, Out(&y), &pf));
       for (int64_t b = 0; b < N; ++b) {
         for (int64_t c = 0; c < (per_channel ? C : 1); ++c) {
@@ -528,19 +532,40 @@ void CheckRandomPercentiles(DType dtype, Raw (*make)(std::mt19937&), double (*va
   }
 }
 
-TEST(PercentileStretch, RandomDataEveryDTypeAgainstSortedReference) {
+template <typename Raw>
+void CheckRandomPercentiles(DType dtype, Raw (*make)(std::mt19937&), double (*value)(Raw),
+                            bool has_nodata, double nodata, Shape4 shape = {2, 7, 31, 3},
+                            const ParallelFor& pf = ReversedChunks(1)) {
+  std::mt19937 rng(1234 + static_cast<int>(dtype));
+  std::vector<Raw> x(shape.n * shape.h * shape.w * shape.c);
+  for (Raw& r : x) r = make(rng);
+  if (has_nodata) {
+    // Every 5th element becomes nodata (the first element the generator made
+    // equal to it, if any).
+    const auto hit = std::find_if(x.begin(), x.end(), [&](Raw r) { return value(r) == nodata; });
+    if (hit != x.end()) {
+      const Raw r = *hit;
+      for (size_t i = 0; i < x.size(); i += 5) x[i] = r;
+    }
+  }
+  CheckPercentilesOf(x, dtype, value, has_nodata, nodata, shape, pf);
+}
+
+// Every input dtype: integers with and without nodata, floats with NaN and
+// nodata 0 (both zeros), float16 / bfloat16 bit patterns.
+void CheckEveryDType(Shape4 shape, const ParallelFor& pf) {
   CheckRandomPercentiles<uint8_t>(
       DType::kUInt8, [](std::mt19937& r) { return static_cast<uint8_t>(r() % 256); },
-      [](uint8_t v) { return static_cast<double>(v); }, true, 17);
+      [](uint8_t v) { return static_cast<double>(v); }, true, 17, shape, pf);
   CheckRandomPercentiles<uint16_t>(
       DType::kUInt16, [](std::mt19937& r) { return static_cast<uint16_t>(r() % 65536); },
-      [](uint16_t v) { return static_cast<double>(v); }, false, 0);
+      [](uint16_t v) { return static_cast<double>(v); }, false, 0, shape, pf);
   CheckRandomPercentiles<int16_t>(
       DType::kInt16, [](std::mt19937& r) { return static_cast<int16_t>(static_cast<int>(r() % 2000) - 1000); },
-      [](int16_t v) { return static_cast<double>(v); }, true, -3);
+      [](int16_t v) { return static_cast<double>(v); }, true, -3, shape, pf);
   CheckRandomPercentiles<int32_t>(
       DType::kInt32, [](std::mt19937& r) { return static_cast<int32_t>(r()); },
-      [](int32_t v) { return static_cast<double>(v); }, false, 0);
+      [](int32_t v) { return static_cast<double>(v); }, false, 0, shape, pf);
   CheckRandomPercentiles<float>(
       DType::kFloat32,
       [](std::mt19937& r) {
@@ -548,7 +573,7 @@ TEST(PercentileStretch, RandomDataEveryDTypeAgainstSortedReference) {
         if (k == 0) return kNaN;
         return std::ldexp(static_cast<float>(static_cast<int>(r() % 20001) - 10000), static_cast<int>(r() % 40) - 20);
       },
-      [](float v) { return static_cast<double>(v); }, true, 0.0);
+      [](float v) { return static_cast<double>(v); }, true, 0.0, shape, pf);
   // float16 / bfloat16 bit patterns: any finite value or NaN, both signs.
   CheckRandomPercentiles<uint16_t>(
       DType::kFloat16,
@@ -557,7 +582,7 @@ TEST(PercentileStretch, RandomDataEveryDTypeAgainstSortedReference) {
         if ((h & 0x7c00) == 0x7c00) h = (r() % 8 == 0) ? 0x7e00 : static_cast<uint16_t>(h & 0xbfff);
         return h;
       },
-      [](uint16_t h) { return static_cast<double>(HalfValue(h)); }, false, 0);
+      [](uint16_t h) { return static_cast<double>(HalfValue(h)); }, false, 0, shape, pf);
   CheckRandomPercentiles<uint16_t>(
       DType::kBFloat16,
       [](std::mt19937& r) {
@@ -566,7 +591,76 @@ TEST(PercentileStretch, RandomDataEveryDTypeAgainstSortedReference) {
         const uint16_t b = static_cast<uint16_t>(r());
         return static_cast<uint16_t>((b & 0x807f) | ((27 + r() % 200) << 7));
       },
-      [](uint16_t b) { return static_cast<double>(testing::BFloat16Value(b)); }, false, 0);
+      [](uint16_t b) { return static_cast<double>(testing::BFloat16Value(b)); }, false, 0, shape, pf);
+}
+
+
+TEST(PercentileStretch, RandomDataEveryDTypeAgainstSortedReference) {
+  CheckEveryDType({2, 7, 31, 3}, ReversedChunks(1));
+}
+
+// 16384 or more elements per group: the histogram (for 32-bit keys with a
+// second pass over the buckets of the requested ranks), per group of three
+// channels, one channel, and both with several threads.
+TEST(PercentileStretch, LargeRandomImagesEveryDType) {
+  CheckEveryDType({2, 128, 130, 3}, ReversedChunks(1));
+  CheckEveryDType({1, 100, 170, 1}, testing::Threaded(1, 3));
+}
+
+TEST(PercentileStretch, ThirteenBandsInUnitsOfWork) {
+  // 13 bands of 300 x 300 (1.17 M elements: two units of work), counted in
+  // parallel; structured like satellite bands: a per-band level plus noise.
+  std::mt19937 rng(77);
+  std::normal_distribution<double> noise(0.0, 300.0);
+  std::vector<uint16_t> x(300 * 300 * 13);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double v = 2000.0 + 400.0 * static_cast<double>(i % 13) + noise(rng);
+    x[i] = static_cast<uint16_t>(std::min(10000.0, std::max(0.0, v)));
+  }
+  CheckPercentilesOf<uint16_t>(x, DType::kUInt16, [](uint16_t v) { return static_cast<double>(v); },
+                               true, 2000, {1, 300, 300, 13}, testing::Threaded(1, 2));
+}
+
+TEST(PercentileStretch, LargeFloatImagesWithInfinitiesAndNaNPayloads) {
+  // NaNs whose top 16 bits are those of an infinity (payload in the low bits
+  // only), the infinities themselves, both zeros and nodata 0.
+  std::mt19937 rng(5);
+  std::vector<float> x(150 * 150 * 2);
+  for (float& v : x) {
+    const uint32_t k = rng() % 50;
+    if (k == 0) {
+      v = BitsOf(0x7f800001u + rng() % 0xfffe);
+    } else if (k == 1) {
+      v = BitsOf(0xff800001u + rng() % 0xfffe);
+    } else if (k == 2) {
+      v = (rng() % 2) ? kInf : -kInf;
+    } else if (k == 3) {
+      v = (rng() % 2) ? 0.0f : -0.0f;
+    } else {
+      v = static_cast<float>(static_cast<int>(rng() % 2001) - 1000) / 16.0f;
+    }
+  }
+  for (bool nodata : {false, true}) {
+    CheckPercentilesOf<float>(x, DType::kFloat32, [](float v) { return static_cast<double>(v); }, nodata,
+                              0.0, {1, 150, 150, 2}, ReversedChunks(1), /*with_extremes=*/false);
+  }
+}
+
+TEST(PercentileStretch, LargeImagesOfFewDistinctValues) {
+  // Buckets of far more than 4096 keys: int32 in a narrow range (one bucket)
+  // and float32 of 5 values; uint16 of one value (a step, hi == lo).
+  std::mt19937 rng(9);
+  std::vector<int32_t> a(200 * 200);
+  for (int32_t& v : a) v = static_cast<int32_t>(rng() % 20000) - 300;
+  CheckPercentilesOf<int32_t>(a, DType::kInt32, [](int32_t v) { return static_cast<double>(v); }, true,
+                              17, {1, 200, 200, 1}, ReversedChunks(1));
+  std::vector<float> f(200 * 200);
+  for (float& v : f) v = static_cast<float>(rng() % 5) * 0.25f - 0.5f;
+  CheckPercentilesOf<float>(f, DType::kFloat32, [](float v) { return static_cast<double>(v); }, false, 0,
+                            {1, 200, 100, 2}, ReversedChunks(1));
+  std::vector<uint16_t> u(200 * 200, 4242);
+  CheckPercentilesOf<uint16_t>(u, DType::kUInt16, [](uint16_t v) { return static_cast<double>(v); }, false,
+                               0, {1, 200, 200, 1}, ReversedChunks(1));
 }
 
 // ---------------------------------------------------------------------------
