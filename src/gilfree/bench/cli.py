@@ -376,8 +376,9 @@ def run(args: argparse.Namespace) -> int:
             }
             if k == 1 and args.project:
                 # The serial part is measured on the 1-core worker; the GIL probe's thread runs
-                # on a CPU the worker does not use (if there is one).
-                config["serial"] = {"probe_cpu": allowed[1] if most > 1 else None}
+                # on a CPU the worker does not use, if there is one (the last: on Linux's usual
+                # numbering not the first CPU's hyperthread sibling, unless there are 2).
+                config["serial"] = {"probe_cpu": allowed[-1] if most > 1 else None}
             lines = run_worker("worker", config, folder, progress, problems)
             for line in lines:
                 if "worker" in line:
@@ -421,6 +422,14 @@ def run(args: argparse.Namespace) -> int:
             "records": [],
             "unavailable": "not asked for (--project none)",
         }
+    not_projected = [r for r in projected["records"] if "unavailable" in r]
+    if not_projected:
+        shown = "; ".join(
+            f"{r['family']} {r['case']['label']} {r['variant']}: {r['unavailable']}"
+            for r in not_projected[:4]
+        )
+        more = f" (and {len(not_projected) - 4} more)" if len(not_projected) > 4 else ""
+        notes.append(f"projection: not projected: {shown}{more}")
     failed, differ = report.check_failures(results)
     problems += failed
     notes += differ

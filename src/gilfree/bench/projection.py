@@ -293,7 +293,9 @@ class GilProbe:
         `parts` equal slices of the window, the share of its instants at which the probe
         waited beyond its latency + threshold, less the control's (false alarms),
         (share - control share) / (1 - control share); the median of the slices, so that a
-        burst of another process's activity in one slice does not count."""
+        burst of another process's activity in one slice does not count (the caller cuts
+        the window into slices only when each holds several elements: one element's GIL use
+        is not uniform over its time)."""
         cal = self.calibrate(*control)
         control_share, _ = self.held_share(*control, cal)
         a, b = window
@@ -314,6 +316,7 @@ class GilProbe:
         return {
             "held_share": statistics.median(shares),
             "held_shares": shares,
+            "parts": parts,
             "raw_held_share": statistics.median(raw),
             "control_held_share": control_share,
             "samples": counted,

@@ -172,6 +172,14 @@ def _projection_cores(payload: dict[str, Any]) -> list[int]:
     return [int(c) for c in (payload.get("projection") or {}).get("cores") or []]
 
 
+def _terminal_projection_cores(payload: dict[str, Any]) -> list[int]:
+    """The projected core counts the terminal shows: the --project ones and the most cores
+    measured (beside its measurement); the JSON and the markdown have every measured one."""
+    requested = {int(c) for c in (payload.get("config") or {}).get("project") or []}
+    most = max((r["cores"] for r in payload["results"]), default=1)
+    return [n for n in _projection_cores(payload) if n in requested or n == most]
+
+
 PROJECTION_LEGEND = (
     "right of the bar, projected (Amdahl's law), not measured: serial = s / t1, the share of "
     "the 1-core time per element t1 that runs one element at a time (GIL held + tf.data "
@@ -278,7 +286,7 @@ def print_report(payload: dict[str, Any]) -> None:
         "num_parallel_calls=AUTOTUNE; x fallback, scaling efficiency and CPU at the most "
         "cores with AUTOTUNE (offline_pool: its pool of N processes)"
     )
-    proj_cores = _projection_cores(payload)
+    proj_cores = _terminal_projection_cores(payload)
     projections = _projections(payload)
     if proj_cores:
         print(PROJECTION_LEGEND)

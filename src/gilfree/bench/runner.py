@@ -56,7 +56,7 @@ class Settings:
     min_elements: int = 4  # elements per pass at least (and at least 2 x cores)
     batch: int = 8
     max_offline_bytes: int = 2 << 30  # offline outputs held at once
-    probe_s: float = 0.15  # the GIL probe's pass lasts about this long (at least a pass)
+    probe_s: float = 0.1  # the GIL probe's pass lasts about this long (at least a pass)
 
     def ticks(self) -> int:
         """Progress ticks of one measurement: warm-up, calibration, the repeats."""
@@ -180,6 +180,9 @@ class Measurement:
         last pass's timed part in `window`; returns its elements."""
         s = self.settings
         n = self.elements
+        if self.seconds:  # the timed passes' rate says how many elements fill probe_s
+            per = self.seconds_per_element()
+            n = max(n, self._round(math.ceil(min(s.probe_s, s.max_pass_s / 1.5) / per)))
         for _ in range(4):
             if self.cap is not None:
                 n = max(self.per_item, min(n, self._round(self.cap)))
@@ -448,7 +451,7 @@ def _serial_parts(
     "source" skeleton's, which runs no Python (the consumer is a tf.function, the source a
     tf.data op): the probe's wake-up latency and false alarms in it, with the machine as busy
     as in the other passes, calibrate the probe (``GilProbe.measure``)."""
-    from gilfree.bench.projection import GilProbe, probe_missing
+    from gilfree.bench.projection import PROBE_PARTS, GilProbe, probe_missing
 
     outs: list[dict[str, Any]] = []
     for rec, _ in probed:
@@ -498,7 +501,11 @@ def _serial_parts(
             continue
         window, n = windows[i]
         try:
-            result = probe.measure((control_window[0], control_window[1]), (window[0], window[1]))
+            # Slices of the pass are comparable only if each holds a few elements.
+            parts = max(1, min(PROBE_PARTS, n // 4))
+            result = probe.measure(
+                (control_window[0], control_window[1]), (window[0], window[1]), parts=parts
+            )
         except RuntimeError as exc:
             out["error"] = f"GIL probe: {exc}"
             continue
