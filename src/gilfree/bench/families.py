@@ -616,7 +616,7 @@ def _cv2_normalizer(
     means and reciprocal deviations are tiled to that shape once: cv2.subtract to float32,
     then cv2.multiply in place. This is the fastest correct form measured on the development
     VM for 3 and 13 channels (a Scalar on a 3-channel Mat was 2-3 times slower; split, per
-    band and merge 2-3 times slower for 13 bands). It multiplies by 1 / std in float32:
+    band and merge 3-4 times slower for 13 bands). It multiplies by 1 / std in float32:
     within a few float32 ulps of the reference's division."""
     import numpy as np
 
@@ -644,9 +644,10 @@ def _cv2_normalize(cv2: Any, case: Case, params: Params) -> Callable[[Any], Any]
 def _cv2_per_band(cv2: Any, op: Callable[[Any], Any], x: Any) -> Any:
     """`op` (an OpenCV warp) on `x` [H, W, C]: in one call for 1, 3 or 4 channels, else band
     by band (cv2.split, then cv2.merge). OpenCV's warps refuse other channel counts (bicubic)
-    or take a less precise path for them: on 13-band uint16 tiles one cv2.warpAffine or
-    cv2.remap call (OpenCV 5.1, bilinear) was off by up to 130 levels from the reference on
-    65 % of the elements, where band by band it is within 1 level, and as fast or faster."""
+    or compute them differently: on 13-band uint16 tiles one cv2.warpAffine or cv2.remap call
+    (OpenCV 5.1, bilinear) differed from the band-by-band result and from the reference by
+    up to 130 levels, by more than 1 on 61-65 % of the elements (5 and 8 channels alike),
+    where band by band it is within 1 level of the reference, and as fast or faster."""
     h, w = x.shape[:2]
     if x.ndim == 2 or x.shape[-1] in (1, 3, 4):
         return op(x).reshape(h, w, -1)
