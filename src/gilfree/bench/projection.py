@@ -10,10 +10,11 @@ free core. With N cores, Amdahl's law gives the time per element ``s + (t1 - s) 
 
 ``s`` is measured per variant and case on the 1-core worker, after the timed passes:
 
-- the GIL-held time per element: one more pass of the variant while a ``GilProbe`` thread, on
-  a CPU the worker does not use, samples on a fixed 100 us grid whether it has to wait for the
-  GIL (less its wait for a CPU, from the kernel's per-thread run-queue delay, and its own
-  wake-up latency, calibrated on a control pass of a pipeline that runs no Python). This is
+- the GIL-held time per element, the held share x t1: the share from one more pass of the
+  variant while a ``GilProbe`` thread, on a CPU the worker does not use, samples on a fixed
+  100 us grid whether it has to wait for the GIL (less its wait for a CPU, from the kernel's
+  per-thread run-queue delay, and its own wake-up latency, calibrated on a control pass of a
+  pipeline that runs no Python). This is
   py_function's glue and the body's GIL-holding code for the py_function variants, the
   parent's pickling and stacking for the offline pool, next to nothing for the TensorFlow ops;
 - tf.data's sequential work per element: the time per element of the family's source pulled
@@ -42,10 +43,11 @@ PROJECT_CORES = (8, 16, 64)
 METHOD = (
     "Amdahl projection, not a measurement: per variant and case, t1 = 1 / (elements/s at 1 "
     "core with AUTOTUNE; the offline pool: its 1-process pool) and s = its serial part per "
-    "element, both measured in this run on the 1-core worker: s = GIL-held time per element "
-    "(one more pass of the variant while a probe thread on another CPU samples, on a 100 us "
-    "grid, whether it must wait for the GIL; its run-queue delay taken out, its wake-up latency "
-    "and false alarms calibrated on a pass of a pipeline that runs no Python) + tf.data's "
+    "element, both measured in this run on the 1-core worker: s = the GIL-held share x t1 "
+    "(the share from one more pass of the variant while a probe thread on another CPU samples, "
+    "on a 100 us grid, whether it must wait for the GIL; its run-queue delay taken out, its "
+    "wake-up latency and false alarms calibrated on a pass of a pipeline that runs no Python) "
+    "+ tf.data's "
     "sequential time per element (the source pulled by the same consumer loop without the map; "
     "the offline pool: consuming from_tensor_slices of its outputs). Projected elements/s at N "
     "cores = N / (s N + t1 - s) (Amdahl's law; its limit 1 / s is the ceiling; "

@@ -489,7 +489,7 @@ def _serial_parts(
                     windows.append((window, m.probe_pass(window)))
         except Exception as exc:
             reason = f"GIL probe: {type(exc).__name__}: {exc}"
-    for i, ((rec, _), out) in enumerate(zip(probed, outs, strict=True)):
+    for i, ((rec, m), out) in enumerate(zip(probed, outs, strict=True)):
         if reason is not None:
             out["error"] = reason
             continue
@@ -510,8 +510,11 @@ def _serial_parts(
             out["error"] = f"GIL probe: {exc}"
             continue
         result["elements"] = n
-        wall = (window[1] - window[0]) / 1e9
-        out["serial_gil_s"] = result["held_share"] * wall / n
+        # The held share applies to the element's time from the timed passes (t1 on this
+        # worker), not to the single probed pass's, which carries one pass's noise.
+        t1 = m.seconds_per_element()
+        result["pass_s_per_element"] = (window[1] - window[0]) / 1e9 / n
+        out["serial_gil_s"] = result["held_share"] * t1
         out["gil_probe"] = result
         out["serial_tfdata_s"] = t_kind
         sk_m = skeletons[kind]["measurement"]
