@@ -497,3 +497,19 @@ def test_opencv_warps_match_the_reference(channels, dtype, interpolation):
     assert got.dtype == want.dtype and got.shape == want.shape
     # Integer outputs: within 1 level (rounding of ties, OpenCV's fixed-point weights).
     assert np.abs(got.astype(np.int64) - want.astype(np.int64)).max() <= 1
+
+
+def test_project_option():
+    from gilfree.bench.cli import parse_args
+
+    assert parse_args([]).project == [8, 16, 64]
+    assert parse_args(["--project", "4,128"]).project == [4, 128]
+    assert parse_args(["--project", "none"]).project == []
+    bad = subprocess.run(
+        [sys.executable, "-m", "gilfree.bench", "--project", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 2 and "--project" in bad.stderr

@@ -129,7 +129,7 @@ class GilProbe:
     ``clock_nanosleep`` called through ctypes, which releases the GIL while it sleeps. On
     waking it needs the GIL back: if another thread holds it, it waits. After each wake-up it
     records the instant it meant to wake, the instant it holds the GIL again, and its
-    run-queue delay so far (``/proc/thread-self/schedstat``, read without releasing the GIL),
+    run-queue delay so far (its thread's ``schedstat`` in /proc, read without releasing the GIL),
     so that waiting for a CPU is not mistaken for waiting for the GIL. ``measure`` turns the
     samples of a window into the share of it in which the GIL was held by other threads,
     calibrated on a control window in which no thread wanted the GIL.
