@@ -78,6 +78,12 @@ def _calls(text: str) -> list[int | str]:
     return out
 
 
+def _project(text: str) -> list[int]:
+    if text.strip().lower() == "none":
+        return []
+    return _int_list(text, "--project")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     from gilfree.bench.families import FAMILIES, VARIANTS
 
@@ -145,6 +151,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--batch", type=int, default=None, help="batch size B (default 8; 4 with --quick)"
     )
     p.add_argument(
+        "--project",
+        type=_project,
+        default=None,
+        help="core counts to project with Amdahl's law from this run's 1-core time and serial "
+        "part, comma-separated, or none (default 8,16,64; every measured core count above 1 "
+        "is projected too, beside its measurement)",
+    )
+    p.add_argument(
         "--quick",
         action="store_true",
         help="a short run (under 2 minutes on 2 cores): one size, fewer settings; not for quoting",
@@ -206,6 +220,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.pass_seconds = args.pass_seconds or (0.05 if q else 0.25)
     args.batch = args.batch or (4 if q else 8)
     args.train_steps = args.train_steps or (10 if q else 40)
+    if args.project is None:
+        from gilfree.bench.projection import PROJECT_CORES
+
+        args.project = list(PROJECT_CORES)
     return args
 
 
@@ -260,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gilfree.bench import report
+    from gilfree.bench import projection, report
     from gilfree.bench.families import FAMILIES, DataStore, opencv_missing
     from gilfree.bench.machine import LoadMonitor, gpu_info, machine_info, optional_versions
     from gilfree.bench.runner import Progress, plan_measurements, run_worker
@@ -328,6 +346,7 @@ def run(args: argparse.Namespace) -> int:
 
     print(_header(machine, cores, args, settings))
     results: list[dict[str, Any]] = []
+    serial: list[dict[str, Any]] = []
     workers: list[dict[str, Any]] = []
     train: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory(prefix="gilfree-bench-") as tmp:
@@ -355,10 +374,17 @@ def run(args: argparse.Namespace) -> int:
                 "data_dir": str(store.folder),
                 "seed": args.seed,
             }
+            if k == 1 and args.project:
+                # The serial part is measured on the 1-core worker; the GIL probe's thread runs
+                # on a CPU the worker does not use, if there is one (the last: on Linux's usual
+                # numbering not the first CPU's hyperthread sibling, unless there are 2).
+                config["serial"] = {"probe_cpu": allowed[-1] if most > 1 else None}
             lines = run_worker("worker", config, folder, progress, problems)
             for line in lines:
                 if "worker" in line:
                     workers.append(line["worker"])
+                elif "serial" in line:
+                    serial.append(line["serial"])
                 else:
                     results.append(line)
         if args.train and train_case is not None:
@@ -387,6 +413,23 @@ def run(args: argparse.Namespace) -> int:
         if "opencv_threads" in workers[-1]:
             machine["opencv_threads_at_most_cores"] = workers[-1]["opencv_threads"]
     report.enrich(results)
+    if args.project:
+        projected = projection.build(results, serial, args.project)
+    else:
+        projected = {
+            "method": projection.METHOD,
+            "cores": [],
+            "records": [],
+            "unavailable": "not asked for (--project none)",
+        }
+    not_projected = [r for r in projected["records"] if "unavailable" in r]
+    if not_projected:
+        shown = "; ".join(
+            f"{r['family']} {r['case']['label']} {r['variant']}: {r['unavailable']}"
+            for r in not_projected[:4]
+        )
+        more = f" (and {len(not_projected) - 4} more)" if len(not_projected) > 4 else ""
+        notes.append(f"projection: not projected: {shown}{more}")
     failed, differ = report.check_failures(results)
     problems += failed
     notes += differ
@@ -418,12 +461,14 @@ def run(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "settings": asdict(settings),
             "train": args.train,
+            "project": args.project,
         },
         "method": report.METHOD,
         "families": families_info,
         "variants": _variant_descriptions(),
         "workers": workers,
         "results": results,
+        "projection": projected,
         "train": train,
         "problems": problems,
         "notes": notes,

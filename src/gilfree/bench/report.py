@@ -158,6 +158,113 @@ def _col(cores: int, p: Any) -> str:
     return f"{cores}c {'AUTO' if p == AUTOTUNE else f'p={p}'}"
 
 
+# --------------------------------------------------------------------------------------------
+# The many-core projection (projected, never measured: labelled as such wherever it is shown)
+# --------------------------------------------------------------------------------------------
+
+
+def _projections(payload: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    proj = payload.get("projection") or {}
+    return {(r["family"], r["case"]["label"], r["variant"]): r for r in proj.get("records") or []}
+
+
+def _projection_cores(payload: dict[str, Any]) -> list[int]:
+    return [int(c) for c in (payload.get("projection") or {}).get("cores") or []]
+
+
+def _terminal_projection_cores(payload: dict[str, Any]) -> list[int]:
+    """The projected core counts the terminal shows: the --project ones and the most cores
+    measured (beside its measurement); the JSON and the markdown have every measured one."""
+    requested = {int(c) for c in (payload.get("config") or {}).get("project") or []}
+    most = max((r["cores"] for r in payload["results"]), default=1)
+    return [n for n in _projection_cores(payload) if n in requested or n == most]
+
+
+PROJECTION_LEGEND = (
+    "right of the bar, projected (Amdahl's law), not measured: serial = s / t1, the share of "
+    "the 1-core time per element t1 that runs one element at a time (GIL held + tf.data "
+    "skeleton), both measured in this run; ~Nc = N / (s N + t1 - s) elements/s; a measured "
+    "'Nc AUTO' column, where there is one, is its measurement"
+)
+
+
+def _projection_cells(rec: dict[str, Any] | None, cores: list[int]) -> str:
+    if not cores:
+        return ""
+    if rec is None or "projected_elements_per_s" not in rec:
+        return " |" + f"{'-':>7}" + "".join(f"{'-':>8}" for _ in cores)
+    cells = [f"{_pct(rec['serial_share']):>7}"]
+    cells += [f"{_num(rec['projected_elements_per_s'][str(n)]):>8}" for n in cores]
+    return " |" + "".join(cells)
+
+
+def _projection_head(cores: list[int]) -> str:
+    if not cores:
+        return ""
+    return " |" + f"{'serial':>7}" + "".join(f"{f'~{n}c':>8}" for n in cores)
+
+
+def projection_markdown(payload: dict[str, Any]) -> list[str]:
+    """The markdown section of the projection: per variant t1, s (GIL + skeleton), s / t1,
+    and per core count the projection, beside the measurement where this run has one."""
+    proj = payload.get("projection") or {}
+    records = proj.get("records") or []
+    out = ["## Many-core projection (Amdahl's law; projected, not measured)", ""]
+    if not records:
+        out += [f"Not computed: {proj.get('unavailable') or 'no 1-core measurement'}.", ""]
+        return out
+    cores = _projection_cores(payload)
+    measured_cores = sorted(
+        {int(c) for r in records for c in (r.get("measured_elements_per_s") or {})}
+    )
+    out += [
+        "Projected elements/s at N cores = N / (s N + t1 - s), from t1 (1-core time per "
+        "element, `AUTOTUNE`) and s (its serial part: GIL-held time per element from the GIL "
+        "probe + the tf.data skeleton's time per element), all measured in this run on one "
+        "core; the ceiling is 1 / s. A projection ignores memory bandwidth, caches, "
+        'hyperthreads and contention that grows with the cores (`docs/bench.md`, "The '
+        'many-core projection"). Where this run also measured N cores, the measurement '
+        "stands beside the projection (*measured*).",
+        "",
+    ]
+    head = ["family", "case", "variant", "t1 ms", "s ms (GIL + tf.data)", "s / t1"]
+    for n in cores:
+        if n in measured_cores:
+            head.append(f"{n} cores *measured*")
+        head.append(f"{n} cores projected")
+    head.append("ceiling 1 / s")
+    out += ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    notes = []
+    for r in records:
+        row = [r["family"], r["case"]["label"], r["variant"], f"{r['t1_s'] * 1e3:.3g}"]
+        if "projected_elements_per_s" not in r:
+            notes.append(f"- {r['family']} {r['case']['label']} {r['variant']}: {r['unavailable']}")
+            row += ["n/a", "n/a"]
+            for n in cores:
+                row += ["-"] * (2 if n in measured_cores else 1)
+            row.append("-")
+        else:
+            row.append(
+                f"{r['serial_s'] * 1e3:.3g} ({r['serial_gil_s'] * 1e3:.2g} + "
+                f"{r['serial_tfdata_s'] * 1e3:.2g})"
+            )
+            row.append(_pct(r["serial_share"]))
+            measured = r.get("measured_elements_per_s") or {}
+            for n in cores:
+                if n in measured_cores:
+                    v = measured.get(str(n))
+                    row.append(f"*{_num(v)}*" if v is not None else "-")
+                row.append(_num(r["projected_elements_per_s"][str(n)]))
+            row.append(
+                _num(r.get("ceiling_elements_per_s")) if r.get("ceiling_elements_per_s") else "none"
+            )
+        out.append("| " + " | ".join(row) + " |")
+    out.append("")
+    if notes:
+        out += ["Not projected:", "", *notes, ""]
+    return out
+
+
 def print_report(payload: dict[str, Any]) -> None:
     m = payload["machine"]
     print()
@@ -179,6 +286,12 @@ def print_report(payload: dict[str, Any]) -> None:
         "num_parallel_calls=AUTOTUNE; x fallback, scaling efficiency and CPU at the most "
         "cores with AUTOTUNE (offline_pool: its pool of N processes)"
     )
+    proj_cores = _terminal_projection_cores(payload)
+    projections = _projections(payload)
+    if proj_cores:
+        print(PROJECTION_LEGEND)
+    elif (payload.get("projection") or {}).get("unavailable"):
+        print(f"Projection: not computed: {payload['projection']['unavailable']}")
     for name, info in payload["families"].items():
         if not info["available"]:
             print(f"\n{name}: not measured: {info['reason']}")
@@ -191,7 +304,7 @@ def print_report(payload: dict[str, Any]) -> None:
         most = _most_cores(recs)
         head = f"  {'variant':<19}" + "".join(f"{_col(*c):>14}" for c in configs)
         head += f"{'MP/s':>9}{'x fallback':>11}{'efficiency':>11}{'CPU':>6}"
-        print(head)
+        print(head + _projection_head(proj_cores))
         missing = []
         for variant in _variants(recs):
             rows = [r for r in recs if r["variant"] == variant]
@@ -213,7 +326,10 @@ def print_report(payload: dict[str, Any]) -> None:
                     f"{_num(top['megapixels_per_s']):>9}{_ratio(top['speedup_vs_fallback']):>11}"
                     f"{_pct(top['scaling_efficiency']):>11}{_pct(top['cpu_utilization']):>6}"
                 )
-            print(line)
+            else:
+                line += " " * 37
+            line += _projection_cells(projections.get((family, case, variant)), proj_cores)
+            print(line.rstrip())
         if missing:
             print("  not measured: " + "; ".join(missing))
     train = payload.get("train")
@@ -378,6 +494,7 @@ def markdown(payload: dict[str, Any]) -> str:
                 f"{_pct(top.get('cpu_utilization')) if top else '-'} |"
             )
     out.append("")
+    out += projection_markdown(payload)
     missing_families = [
         (n, i["reason"]) for n, i in payload["families"].items() if not i["available"]
     ]

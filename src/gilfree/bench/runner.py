@@ -15,6 +15,14 @@ measurement makes one pass with a fresh iterator (interleaved, so all of them me
 quiet and noisy periods). A pass pulls a few items untimed (the iterator's start-up), then n
 elements timed, in a ``tf.function`` loop over ``iterator.get_next()``, as ``model.fit``'s
 step function pulls its batches.
+
+The serial part (``serial``, on the 1-core worker): the case's tf.data skeletons
+(``Family.skeleton``: the source without the map; the offline pool's consumption) are timed in
+the rounds like variants; after the rounds, a ``projection.GilProbe`` thread, on a CPU the
+worker does not use, samples how much of one more pass of each variant measured with
+``AUTOTUNE`` (and of the offline pool) another thread held the GIL, calibrated on a pass of the
+source skeleton, which runs no Python. ``projection.build`` turns them, with the 1-core rates,
+into the many-core projection.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -48,6 +56,7 @@ class Settings:
     min_elements: int = 4  # elements per pass at least (and at least 2 x cores)
     batch: int = 8
     max_offline_bytes: int = 2 << 30  # offline outputs held at once
+    probe_s: float = 0.1  # the GIL probe's pass lasts about this long (at least a pass)
 
     def ticks(self) -> int:
         """Progress ticks of one measurement: warm-up, calibration, the repeats."""
@@ -105,7 +114,7 @@ class Measurement:
 
     def __init__(
         self,
-        run_pass: Callable[[int], tuple[float, float]],
+        run_pass: Callable[..., tuple[float, float]],
         per_item: int,
         cores: int,
         settings: Settings,
@@ -159,6 +168,35 @@ class Measurement:
         self.seconds.append(dt)
         self.cpu.append(cpu)
 
+    def seconds_per_element(self) -> float:
+        import statistics
+
+        return statistics.median(self.seconds) / self.elements
+
+    def probe_pass(self, window: list[int]) -> int:
+        """One more pass, long enough for the GIL probe (about `probe_s`, at least a timed
+        pass, within `max_pass_s` and the offline cap): passes of growing size until one lasts
+        at least half of `probe_s` (at most 4). Puts the monotonic_ns instants that bound the
+        last pass's timed part in `window`; returns its elements."""
+        s = self.settings
+        n = self.elements
+        if self.seconds:  # the timed passes' rate says how many elements fill probe_s
+            per = self.seconds_per_element()
+            n = max(n, self._round(math.ceil(min(s.probe_s, s.max_pass_s / 1.5) / per)))
+        for _ in range(4):
+            if self.cap is not None:
+                n = max(self.per_item, min(n, self._round(self.cap)))
+            del window[:]
+            dt, _ = self.run_pass(n, window)
+            if dt >= s.probe_s / 2 or dt * 1.5 > s.max_pass_s:
+                break
+            grow = min(8.0, 1.2 * s.probe_s / max(dt, 1e-6), s.max_pass_s / max(dt, 1e-6))
+            bigger = self._round(math.ceil(n * grow))
+            if bigger <= n or (self.cap is not None and n >= self.cap):
+                break
+            n = bigger
+        return n
+
     def summary(self) -> dict[str, Any]:
         t = Timing.from_samples(self.seconds, self.elements)
         wall = sum(self.seconds)
@@ -171,10 +209,13 @@ class Measurement:
         }
 
 
-def compare(got: Any, want: Any, tolerance: float, peer: bool) -> dict[str, Any]:
+def compare(
+    got: Any, want: Any, tolerance: float, peer: bool, range_share: float = 0.01
+) -> dict[str, Any]:
     """Checks a variant's output against the reference. gilfree's own variants must agree to
     `tolerance` everywhere; other libraries (peer) on all but PEER_MISMATCH_SHARE of the
-    elements, to 1 % of the output's range (they round and treat borders their own way)."""
+    elements, to max(`tolerance`, `range_share` x the output's range) (they round and treat
+    borders their own way)."""
     import numpy as np
 
     from gilfree.bench.families import PEER_MISMATCH_SHARE
@@ -188,8 +229,8 @@ def compare(got: Any, want: Any, tolerance: float, peer: bool) -> dict[str, Any]
     diff = np.where(np.isnan(diff), np.inf, diff)
     max_diff = float(diff.max()) if diff.size else 0.0
     tol = tolerance
-    if peer and w.size:
-        tol = max(tolerance, 0.01 * float(np.nanmax(w) - np.nanmin(w)))
+    if peer and w.size and range_share > 0:
+        tol = max(tolerance, range_share * float(np.nanmax(w) - np.nanmin(w)))
     share = float((diff > tol).mean()) if diff.size else 0.0
     ok = share <= PEER_MISMATCH_SHARE if peer else max_diff <= tolerance
     out = {
@@ -226,9 +267,17 @@ def run_case(
     settings: Settings,
     pool: Any,
     emit: Emitter,
-) -> list[dict[str, Any]]:
-    """Builds, checks and times every measurement of one case; returns their records."""
-    from gilfree.bench.families import BATCHING_VARIANTS, PEER_VARIANTS, Unavailable
+    serial: dict[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Builds, checks and times every measurement of one case; returns their records and,
+    when `serial` is given (the 1-core worker: {"probe_cpu": a CPU it does not use, or
+    None}), the serial part of every variant measured with AUTOTUNE (or its pool)."""
+    from gilfree.bench.families import (
+        BATCHING_VARIANTS,
+        PEER_RANGE_TOLERANCE,
+        PEER_VARIANTS,
+        Unavailable,
+    )
 
     ticks = settings.ticks()
     records: list[dict[str, Any]] = []
@@ -242,7 +291,7 @@ def run_case(
         for variant, p in measurements:
             records.append({**base, "variant": variant, "parallel_calls": p, "error": msg})
             emit(ticks)
-        return records
+        return records, []
     notes = {"steps": ctx.values["steps"]} if "steps" in ctx.values else {}
     if ctx.values.get("note"):
         notes["note"] = ctx.values["note"]
@@ -251,6 +300,7 @@ def run_case(
     active: list[tuple[dict[str, Any], Measurement]] = []
     checked: dict[str, dict[str, Any]] = {}
     missing: dict[str, str] = {}
+    firsts: dict[str, Any] = {}  # the offline pool's first output (its skeleton's element)
     for variant, p in measurements:
         rec: dict[str, Any] = {**base, "variant": variant, "parallel_calls": p, **notes}
         records.append(rec)
@@ -264,6 +314,7 @@ def run_case(
         try:
             if variant == "offline_pool":
                 m, first = _offline_measurement(tf, family, ctx, pool, cores, settings, clock)
+                firsts[variant] = first
                 per_item = 1
             else:
                 calls = tf.data.AUTOTUNE if p == AUTOTUNE else int(p)  # type: ignore[arg-type]
@@ -278,7 +329,11 @@ def run_case(
                 batched = per_item > 1 and variant != "offline_pool"
                 got = family.image_of(first, batched)
                 checked[variant] = compare(
-                    got, expected, family.check_tolerance(ctx), peer=variant in PEER_VARIANTS
+                    got,
+                    expected,
+                    family.check_tolerance(ctx),
+                    peer=variant in PEER_VARIANTS,
+                    range_share=PEER_RANGE_TOLERANCE.get(variant, 0.0),
                 )
             rec["check"] = checked[variant]
             rec["setup_s"] = time.perf_counter() - t_setup
@@ -294,25 +349,59 @@ def run_case(
             rec["traceback"] = traceback.format_exc(limit=4)
             emit(ticks)
 
+    # The serial part's skeletons: each kind the probed variants need, once, timed in the
+    # rounds like the variants (their records stay out of the results).
+    probed = [
+        (r, m) for r, m in active if serial is not None and r["parallel_calls"] in (AUTOTUNE, None)
+    ]
+    skeletons: dict[str, dict[str, Any]] = {}
+    wanted = ["source"] if probed else []  # "source" is also the GIL probe's control
+    wanted += [family.skeleton_kind(r["variant"]) for r, _ in probed]
+    for kind in dict.fromkeys(wanted):
+        sk: dict[str, Any] = {
+            "kind": kind,
+            "variant": f"skeleton {kind}",
+            "parallel_calls": AUTOTUNE,
+        }
+        skeletons[kind] = sk
+        try:
+            if kind == "offline_pool":
+                sk["measurement"] = _offline_skeleton(
+                    tf, family, ctx, firsts["offline_pool"], cores, settings, clock
+                )
+            else:
+                run_pass = _dataset_pass(tf, family.skeleton(ctx), 1, cores, clock)
+                # At least 0.05 s passes: a skeleton's element takes microseconds, and a
+                # pass's fixed costs (the first element's wait) must not count much.
+                sk_settings = replace(settings, pass_s=max(settings.pass_s, 0.05))
+                sk["measurement"] = Measurement(run_pass, 1, cores, sk_settings)
+        except Exception as exc:
+            sk["error"] = f"{type(exc).__name__}: {exc}"
+    extra = [(sk, sk["measurement"]) for sk in skeletons.values() if "measurement" in sk]
+
     ready: list[tuple[dict[str, Any], Measurement]] = []
-    for rec, m in active:
+    for rec, m in [*active, *extra]:
         emit.label = _label(family, case, cores, rec)
+        is_skeleton = "kind" in rec
         try:
             t0 = time.perf_counter()
-            m.calibrate(emit)
+            m.calibrate(emit if not is_skeleton else _no_ticks(emit))
             rec["calibration_s"] = time.perf_counter() - t0
             ready.append((rec, m))
         except Exception as exc:
             rec["error"] = f"{type(exc).__name__}: {exc}"
             rec["traceback"] = traceback.format_exc(limit=4)
-            emit(ticks)  # (over-counts the ticks already given; the bar clamps at 100 %)
+            if not is_skeleton:
+                emit(ticks)  # (over-counts the ticks already given; the bar clamps at 100 %)
 
     for r in range(settings.repeats):
         for rec, m in ready:
+            is_skeleton = "kind" in rec
             if "error" in rec:
                 continue
             if r >= m.repeats:
-                emit(1)
+                if not is_skeleton:
+                    emit(1)
                 continue
             emit.label = _label(family, case, cores, rec) + f" | pass {r + 1}/{m.repeats}"
             try:
@@ -322,11 +411,129 @@ def run_case(
             except Exception as exc:
                 rec["error"] = f"{type(exc).__name__}: {exc}"
                 rec["traceback"] = traceback.format_exc(limit=4)
-            emit(1)
+            if not is_skeleton:
+                emit(1)
     for rec, m in ready:
-        if "error" not in rec and m.seconds:
+        if "error" not in rec and m.seconds and "kind" not in rec:
             rec.update(m.summary())
-    return records
+
+    serial_records = []
+    if serial is not None:
+        todo = [(r, m) for r, m in probed if "error" not in r and m.seconds]
+        serial_records = _serial_parts(
+            family, case, cores, todo, skeletons, serial.get("probe_cpu"), emit
+        )
+    return records, serial_records
+
+
+def _no_ticks(emit: Emitter) -> Callable[[int], None]:
+    """Progress without ticks (the serial part's work is not in the planned total)."""
+
+    def tick(n: int) -> None:
+        emit(0)
+
+    return tick
+
+
+def _serial_parts(
+    family: Any,
+    case: Any,
+    cores: int,
+    probed: list[tuple[dict[str, Any], Measurement]],
+    skeletons: dict[str, dict[str, Any]],
+    probe_cpu: int | None,
+    emit: Emitter,
+) -> list[dict[str, Any]]:
+    """The serial part per element of each probed variant: the GIL-held time from one more
+    pass of it under the GIL probe, and its skeleton's time per element.
+
+    One probe thread runs through all of the case's probe passes. The first pass is the
+    "source" skeleton's, which runs no Python (the consumer is a tf.function, the source a
+    tf.data op): the probe's wake-up latency and false alarms in it, with the machine as busy
+    as in the other passes, calibrate the probe (``GilProbe.measure``)."""
+    from gilfree.bench.projection import PROBE_PARTS, GilProbe, probe_missing
+
+    outs: list[dict[str, Any]] = []
+    for rec, _ in probed:
+        outs.append(
+            {
+                "family": family.name,
+                "case": case.to_json(),
+                "variant": rec["variant"],
+                "parallel_calls": rec["parallel_calls"],
+            }
+        )
+    if not probed:
+        return outs
+    reason = probe_missing()
+    control = skeletons.get("source", {}).get("measurement")
+    if reason is None and (control is None or not control.seconds):
+        reason = f"GIL probe: no control pass ({skeletons.get('source', {}).get('error')})"
+    windows: list[tuple[list[int], int]] = []
+    if reason is None:
+        try:
+            with GilProbe(cpu=probe_cpu) as probe:
+                emit.label = f"{family.name} {case.label} | {cores} cores | GIL probe control"
+                emit(0)
+                # The control pass, again while it gave the probe too few wake-ups (the probe
+                # thread waited for a CPU on a busy machine).
+                for _ in range(4):
+                    control_window: list[int] = []
+                    control.probe_pass(control_window)
+                    if probe.samples(control_window[0], control_window[1]) >= 100:
+                        break
+                for rec, m in probed:
+                    emit.label = _label(family, case, cores, rec) + " | GIL probe"
+                    emit(0)
+                    window: list[int] = []
+                    windows.append((window, m.probe_pass(window)))
+        except Exception as exc:
+            reason = f"GIL probe: {type(exc).__name__}: {exc}"
+    for i, ((rec, m), out) in enumerate(zip(probed, outs, strict=True)):
+        if reason is not None:
+            out["error"] = reason
+            continue
+        kind = family.skeleton_kind(rec["variant"])
+        try:
+            t_kind = _skeleton_seconds(skeletons, kind)
+        except RuntimeError as exc:
+            out["error"] = str(exc)
+            continue
+        window, n = windows[i]
+        try:
+            # Slices of the pass are comparable only if each holds a few elements.
+            parts = max(1, min(PROBE_PARTS, n // 4))
+            result = probe.measure(
+                (control_window[0], control_window[1]), (window[0], window[1]), parts=parts
+            )
+        except RuntimeError as exc:
+            out["error"] = f"GIL probe: {exc}"
+            continue
+        result["elements"] = n
+        # The held share applies to the element's time from the timed passes (t1 on this
+        # worker), not to the single probed pass's, which carries one pass's noise.
+        t1 = m.seconds_per_element()
+        result["pass_s_per_element"] = (window[1] - window[0]) / 1e9 / n
+        out["serial_gil_s"] = result["held_share"] * t1
+        out["gil_probe"] = result
+        out["serial_tfdata_s"] = t_kind
+        sk_m = skeletons[kind]["measurement"]
+        out["tfdata_skeleton"] = {
+            "kind": kind,
+            "seconds_per_element": t_kind,
+            "elements_per_pass": sk_m.elements,
+            "passes": len(sk_m.seconds),
+        }
+    return outs
+
+
+def _skeleton_seconds(skeletons: dict[str, dict[str, Any]], kind: str) -> float:
+    """The median seconds per element of a measured skeleton (RuntimeError if it failed)."""
+    sk = skeletons.get(kind, {})
+    m = sk.get("measurement")
+    if "error" in sk or m is None or not m.seconds:
+        raise RuntimeError(f"tf.data skeleton {kind}: {sk.get('error', 'not measured')}")
+    return m.seconds_per_element()
 
 
 def _label(family: Any, case: Any, cores: int, rec: dict[str, Any]) -> str:
@@ -337,7 +544,7 @@ def _label(family: Any, case: Any, cores: int, rec: dict[str, Any]) -> str:
 
 def _dataset_pass(
     tf: Any, ds: Any, per_item: int, cores: int, clock: Callable[[], float]
-) -> Callable[[int], tuple[float, float]]:
+) -> Callable[..., tuple[float, float]]:
     """A pass: a fresh iterator, one item pulled untimed (the iterator's start-up; once the
     first item is asked for, every parallel call is running), then n elements pulled and
     timed, inside one tf.function (no per-element Python); the iterator is then dropped, so
@@ -353,15 +560,20 @@ def _dataset_pass(
             got += tf.minimum(tf.size(tf.nest.flatten(item)[0], out_type=tf.int64), 1)
         return got
 
-    def run(n: int) -> tuple[float, float]:
+    def run(n: int, window: list[int] | None = None) -> tuple[float, float]:
         items = n // per_item
         iterator = iter(ds)
         pull(iterator, tf.constant(warm, tf.int64))
+        count = tf.constant(items, tf.int64)
+        if window is not None:
+            window.append(time.monotonic_ns())
         c0 = clock()
         t0 = time.perf_counter()
-        got = int(pull(iterator, tf.constant(items, tf.int64)))
+        got = int(pull(iterator, count))
         dt = time.perf_counter() - t0
         cpu = clock() - c0
+        if window is not None:
+            window.append(time.monotonic_ns())
         del iterator
         if got != items:
             raise RuntimeError(f"the pipeline delivered {got} items, expected {items}")
@@ -392,8 +604,10 @@ def _offline_measurement(
     def count(d: Any) -> Any:
         return d.reduce(tf.constant(0, tf.int64), lambda c, *_: c + 1)
 
-    def run(n: int) -> tuple[float, float]:
+    def run(n: int, window: list[int] | None = None) -> tuple[float, float]:
         work = inputs(n)
+        if window is not None:
+            window.append(time.monotonic_ns())
         c0 = clock()
         t0 = time.perf_counter()
         outputs = pool.map(fn, work, chunksize=max(1, n // (4 * cores)))
@@ -401,6 +615,8 @@ def _offline_measurement(
         got = int(count(ds))
         dt = time.perf_counter() - t0
         cpu = clock() - c0
+        if window is not None:
+            window.append(time.monotonic_ns())
         if got * per_item != n:
             raise RuntimeError(f"the pipeline delivered {got * per_item} elements, expected {n}")
         return dt, cpu
@@ -410,6 +626,36 @@ def _offline_measurement(
     cap = max(1, settings.max_offline_bytes // max(out_bytes, 1))
     per_item = ctx.batch if family.batch_all else 1
     return Measurement(run, per_item, cores, settings, cap=cap), first
+
+
+def _offline_skeleton(
+    tf: Any, family: Any, ctx: Any, first: Any, cores: int, settings: Settings, clock: Any
+) -> Measurement:
+    """The offline pool's skeleton: consuming Dataset.from_tensor_slices of n outputs (built
+    untimed from copies of the first output), the part of its pass that tf.data runs
+    sequentially; the pool's map is parallel and its GIL-held part is the probe's."""
+    import numpy as np
+
+    @tf.function
+    def count(d: Any) -> Any:
+        return d.reduce(tf.constant(0, tf.int64), lambda c, *_: c + 1)
+
+    def run(n: int, window: list[int] | None = None) -> tuple[float, float]:
+        ds, per_item = family.offline_dataset(ctx, [first] * n)
+        c0 = clock()
+        t0 = time.perf_counter()
+        got = int(count(ds))
+        dt = time.perf_counter() - t0
+        cpu = clock() - c0
+        if got * per_item != n:
+            raise RuntimeError(f"the skeleton delivered {got * per_item} elements, expected {n}")
+        return dt, cpu
+
+    parts = first if isinstance(first, tuple) else (first,)
+    out_bytes = sum(np.asarray(a).nbytes for a in parts)
+    cap = max(1, settings.max_offline_bytes // max(out_bytes, 1))
+    per_item = ctx.batch if family.batch_all else 1
+    return Measurement(run, per_item, cores, settings, cap=cap)
 
 
 def worker_main(config_path: str) -> int:
@@ -457,10 +703,23 @@ def worker_main(config_path: str) -> int:
             family = fam.FAMILIES[item["family"]]
             case = fam.Case.from_json(item["case"])
             measurements = [(v, p) for v, p in item["measurements"]]
-            records = run_case(tf, family, case, store, measurements, cores, settings, pool, emit)
+            records, serial = run_case(
+                tf,
+                family,
+                case,
+                store,
+                measurements,
+                cores,
+                settings,
+                pool,
+                emit,
+                serial=cfg.get("serial"),
+            )
             with out.open("a") as f:
                 for rec in records:
                     f.write(json.dumps(rec) + "\n")
+                for part in serial:
+                    f.write(json.dumps({"serial": part}) + "\n")
     finally:
         if pool is not None:
             pool.terminate()
