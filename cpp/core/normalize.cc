@@ -516,14 +516,15 @@ int TablesFor(int64_t lanes) {
 
 // Whether the histogram pays: its bins must not dwarf the elements (a small
 // image takes the radix select, whose tables are small), and the tables must
-// stay a moderate size.
+// stay a moderate size. Its 32-bit counters hold an image's group.
 template <typename T>
 bool UseHistogram(const ImageGeometry& g, int64_t groups) {
   using S = HistShape<T>;
   const int64_t lanes = groups == 1 ? 1 : g.channels;
   const int64_t per_group = g.height * g.width * (groups == 1 ? g.channels : 1);
   const int64_t bytes = TablesFor<T>(lanes) * groups * S::kGroupStride * int64_t{4};
-  return per_group * 4 >= S::kBins && bytes <= (int64_t{16} << 20);
+  return per_group * 4 >= S::kBins && per_group <= int64_t{0xffffffff} &&
+         bytes <= (int64_t{16} << 20);
 }
 
 // Validity tested on the key, with integer operations only: valid keys lie
