@@ -593,7 +593,6 @@ def _offline_measurement(
 ) -> tuple[Measurement, Any]:
     """multiprocessing.Pool(cores).map of the reference over n inputs, then
     Dataset.from_tensor_slices of the results, consumed like the other pipelines."""
-    import numpy as np
 
     if pool is None:
         raise RuntimeError("no process pool (the offline variant was not planned)")
@@ -621,11 +620,19 @@ def _offline_measurement(
             raise RuntimeError(f"the pipeline delivered {got * per_item} elements, expected {n}")
         return dt, cpu
 
+    cap, per_item = _offline_cap(family, ctx, first, settings)
+    return Measurement(run, per_item, cores, settings, cap=cap), first
+
+
+def _offline_cap(family: Any, ctx: Any, first: Any, settings: Settings) -> tuple[int, int]:
+    """How many offline outputs like `first` fit in settings.max_offline_bytes, and the
+    elements per item of the family's offline dataset."""
+    import numpy as np
+
     parts = first if isinstance(first, tuple) else (first,)
     out_bytes = sum(np.asarray(a).nbytes for a in parts)
-    cap = max(1, settings.max_offline_bytes // max(out_bytes, 1))
     per_item = ctx.batch if family.batch_all else 1
-    return Measurement(run, per_item, cores, settings, cap=cap), first
+    return max(1, settings.max_offline_bytes // max(out_bytes, 1)), per_item
 
 
 def _offline_skeleton(
@@ -634,7 +641,6 @@ def _offline_skeleton(
     """The offline pool's skeleton: consuming Dataset.from_tensor_slices of n outputs (built
     untimed from copies of the first output), the part of its pass that tf.data runs
     sequentially; the pool's map is parallel and its GIL-held part is the probe's."""
-    import numpy as np
 
     @tf.function
     def count(d: Any) -> Any:
@@ -651,10 +657,7 @@ def _offline_skeleton(
             raise RuntimeError(f"the skeleton delivered {got * per_item} elements, expected {n}")
         return dt, cpu
 
-    parts = first if isinstance(first, tuple) else (first,)
-    out_bytes = sum(np.asarray(a).nbytes for a in parts)
-    cap = max(1, settings.max_offline_bytes // max(out_bytes, 1))
-    per_item = ctx.batch if family.batch_all else 1
+    cap, per_item = _offline_cap(family, ctx, first, settings)
     return Measurement(run, per_item, cores, settings, cap=cap)
 
 
