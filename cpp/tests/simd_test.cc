@@ -234,18 +234,51 @@ TEST(SimdTargets, MomentsAndMinMaxMatchBaseline) {
   }
 }
 
+// Maps of OH x OW points for WarpRowsMatchBaseline: runs of points inside an
+// H x W source, runs far outside, points near and on the edges, exact
+// half-pixel points (nearest ties) and NaN.
+std::vector<float> TestMaps(int64_t OH, int64_t OW, int64_t H, int64_t W, std::mt19937* rng, bool is_y) {
+  const int64_t n = is_y ? H : W;
+  std::vector<float> m(static_cast<size_t>(OH * OW));
+  std::uniform_real_distribution<float> inside(0.0f, static_cast<float>(n - 1));
+  std::uniform_real_distribution<float> edge(-2.5f, 2.5f);
+  for (int64_t i = 0; i < OH * OW; ++i) {
+    const int64_t run = (i / 37) % 5;  // runs of 37 points of one kind
+    float v;
+    switch (run) {
+      case 0: v = inside(*rng); break;
+      case 1: v = (i % 2 ? -1000.0f : 1e6f) + edge(*rng); break;
+      case 2: v = ((*rng)() % 2 ? 0.0f : static_cast<float>(n - 1)) + edge(*rng); break;
+      case 3: v = static_cast<float>((*rng)() % (n + 2)) - 1.5f; break;  // x.5: ties
+      default: v = (*rng)() % 23 == 0 ? std::numeric_limits<float>::quiet_NaN() : inside(*rng); break;
+    }
+    m[static_cast<size_t>(i)] = v;
+  }
+  return m;
+}
+
 TEST(SimdTargets, WarpRowsMatchBaseline) {
   const KernelTable* base = simd::KernelsNamed("scalar");
   std::mt19937 rng(13);
-  const int64_t H = 9, W = 300, OH = 7, OW = 290;  // OW spans more than one 256-pixel segment
+  const int64_t H = 40, W = 300, OH = 7, OW = 290;  // OW spans more than one 256-pixel segment
   // A rotation plus scale with fractional offsets, so taps fall inside,
-  // across the edges and outside.
+  // across the edges and outside; and maps (TestMaps).
   const double a = 0.3, s = 1.1;
   const double coef[6] = {s * std::cos(a), -s * std::sin(a), 3.25, s * std::sin(a), s * std::cos(a), -2.5};
-  Transform t;
-  t.kind = TransformKind::kAffine;
-  t.coefficients = coef;
+  Transform affine;
+  affine.kind = TransformKind::kAffine;
+  affine.coefficients = coef;
+  const std::vector<float> map_x = TestMaps(OH, OW, H, W, &rng, false), map_y = TestMaps(OH, OW, H, W, &rng, true);
+  Transform maps;
+  maps.kind = TransformKind::kMaps;
+  maps.map_x = map_x.data();
+  maps.map_y = map_y.data();
+  maps.map_stride_n = OH * OW;
+  maps.map_stride_h = OW;
+  maps.map_stride_w = 1;
   for (const KernelTable* k : OtherTargets()) {
+   for (const Transform* transform : {&affine, &maps}) {
+    const Transform& t = *transform;
     for (DType dtype : {DType::kUInt8, DType::kUInt16, DType::kInt16, DType::kFloat16, DType::kBFloat16,
                         DType::kFloat32}) {
       for (int64_t C : {1, 2, 3, 4, 8, 13}) {
@@ -300,7 +333,7 @@ TEST(SimdTargets, WarpRowsMatchBaseline) {
                   continue;
                 }
                 if (vb != vk && !(std::fabs(vb - vk) <= tol)) {
-                  ADD_FAILURE() << k->name << " warp " << DTypeName(dtype) << " C=" << C << " interp "
+                  ADD_FAILURE() << k->name << (&t == &maps ? " maps" : " affine") << " warp " << DTypeName(dtype) << " C=" << C << " interp "
                                 << static_cast<int>(interp) << " mode " << static_cast<int>(mode) << " nodata "
                                 << nodata << " element " << i << ": " << vk << " vs scalar " << vb;
                   break;
@@ -311,6 +344,7 @@ TEST(SimdTargets, WarpRowsMatchBaseline) {
         }
       }
     }
+   }
   }
 }
 
