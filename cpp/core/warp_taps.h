@@ -117,13 +117,33 @@ struct AxisTaps {
   float frac;  // s - floor(s)
 };
 
-// Rounding for nearest: ties to even (OpenCV) or away from zero (TensorFlow).
-// Both are written so that loops over them vectorize.
+// Floor, and rounding for nearest: ties to even (OpenCV) or away from zero
+// (TensorFlow). Each equals std::floor, std::rint and std::round for
+// every float (NaN, infinities and the sign of zero included). Without SSE4.1
+// (x86-64's baseline) std::floor and std::rint are library calls, which keep
+// the loops over them from vectorizing; there they are computed branch-free.
+constexpr float kIntegerFloats = 8388608.0f;  // 2^23: from here on, floats are integers
+#if defined(__SSE4_1__) || defined(__aarch64__)
+inline float FloorFloat(float v) { return std::floor(v); }
 inline float RoundHalfEven(float v) { return std::rint(v); }
-inline float RoundHalfAway(float v) {
+#else
+inline float FloorFloat(float v) {
   const float a = std::fabs(v);
-  const float r = std::floor(a + 0.5f);
-  return std::copysign(a < 8388608.0f ? r : a, v);  // from 2^23 on, floats are integers
+  const float c = a < kIntegerFloats ? v : 0.0f;  // in int32 range (NaN -> 0)
+  const float t = static_cast<float>(static_cast<int32_t>(c));  // truncated
+  const float f = t > c ? t - 1.0f : t;
+  return std::copysign(a < kIntegerFloats ? f : v, v);  // floor keeps the sign
+}
+inline float RoundHalfEven(float v) {
+  const float a = std::fabs(v);
+  const float r = (a + kIntegerFloats) - kIntegerFloats;  // ties to even, as 2^23 is even
+  return std::copysign(a < kIntegerFloats ? r : a, v);
+}
+#endif
+inline float RoundHalfAway(float v) {  // std::round
+  const float a = std::fabs(v);
+  const float r = FloorFloat(a);  // a - r is exact (not a + 0.5f: 0.49999997f + 0.5f rounds to 1)
+  return std::copysign(a < kIntegerFloats ? (a - r >= 0.5f ? r + 1.0f : r) : a, v);
 }
 inline float RoundCoordinate(float s, bool tf_compat) {
   return tf_compat ? RoundHalfAway(s) : RoundHalfEven(s);

@@ -3,12 +3,14 @@
 // identity warp returns its input, integer translations shift exactly, a
 // transpose matrix transposes.
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "core/warp.h"
+#include "core/warp_taps.h"
 #include "test_util.h"
 
 namespace gilfree {
@@ -205,6 +207,40 @@ TEST(Warp, BicubicKeysWeights) {
   for (int i = 0; i < 8; ++i) ramp[i] = 10.0f * i;
   const std::vector<float> r = RunF(ramp, 1, 8, Affine(c), Params(Interpolation::kBicubic, FillMode::kConstant));
   for (int x = 1; x <= 5; ++x) EXPECT_NEAR(r[x], 10.0f * x + 5.0f, 1e-4f) << x;
+}
+
+// FloorFloat, RoundHalfEven and RoundHalfAway against the C library's floor,
+// rint and round (in double: exact for floats) bit for bit, over every 251st float bit pattern plus the
+// values around the cases that matter: zeros, halves, 2^22..2^23, NaN, inf.
+TEST(Warp, FloatRoundingMatchesTheLibrary) {
+  auto bits = [](float v) {
+    uint32_t b;
+    std::memcpy(&b, &v, 4);
+    return b;
+  };
+  auto same = [&](float a, float b) { return (std::isnan(a) && std::isnan(b)) || bits(a) == bits(b); };
+  auto half_away = [](float v) { return static_cast<float>(std::round(static_cast<double>(v))); };
+  std::vector<float> values = {0.0f, -0.0f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f, 0.49999997f, -0.49999997f,
+                               4194303.5f, -4194303.5f, 8388607.5f, -8388607.5f, 8388608.0f, -8388609.0f,
+                               std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                               std::numeric_limits<float>::quiet_NaN(), 3e9f, -3e9f, 1e-40f, -1e-40f};
+  for (uint64_t b = 0; b <= 0xffffffffull; b += 251) {
+    const uint32_t u = static_cast<uint32_t>(b);
+    float v;
+    std::memcpy(&v, &u, 4);
+    values.push_back(v);
+  }
+  for (int i = -70000; i <= 70000; ++i) values.push_back(static_cast<float>(i) * 0.25f);
+  int failures = 0;
+  for (float v : values) {
+    const bool ok = same(FloorFloat(v), std::floor(v)) && same(RoundHalfEven(v), std::rint(v)) &&
+                    same(RoundHalfAway(v), half_away(v));
+    if (!ok && ++failures <= 5) {
+      ADD_FAILURE() << "v = " << v << " (bits " << bits(v) << "): floor " << FloorFloat(v) << " vs " << std::floor(v)
+                    << ", half even " << RoundHalfEven(v) << " vs " << std::rint(v) << ", half away "
+                    << RoundHalfAway(v) << " vs " << half_away(v);
+    }
+  }
 }
 
 TEST(Warp, IntegerOutputsRoundHalfEvenAndSaturate) {
