@@ -81,7 +81,9 @@ def __getattr__(name: str) -> Any:
     if name in _TF_NAMES:
         from gilfree import _tf_ops
 
-        return getattr(_tf_ops, name)
+        value = getattr(_tf_ops, name)
+        globals()[name] = value  # later lookups skip this function
+        return value
     if name in _SUBMODULES:
         return importlib.import_module(f"gilfree.{name}")
     raise AttributeError(f"module 'gilfree' has no attribute {name!r}")

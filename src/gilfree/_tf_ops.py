@@ -381,10 +381,25 @@ def _checked(convert: Any, *args: Any) -> Any:
 
 # Arguments that are not tensors become NumPy arrays, not tf.constant: the op's
 # eager fast path converts those far more cheaply.
+_EMPTY: dict[Any, tf.Tensor] = {}
+
+
+def _empty(dtype: Any) -> Any:
+    """An empty 1-D argument (a default left out): one cached tensor when executing
+    eagerly, where converting an array costs about 10 us per call; an array otherwise,
+    which becomes a constant of the graph."""
+    if not tf.executing_eagerly():
+        return np.zeros(0, dtype)
+    tensor = _EMPTY.get(dtype)
+    if tensor is None:
+        tensor = _EMPTY[dtype] = tf.constant(np.zeros(0, dtype))
+    return tensor
+
+
 def _output_size(output_shape: Any) -> Any:
     """output_shape as int32 [2]; empty for the image's own size."""
     if output_shape is None:
-        return np.zeros(0, np.int32)
+        return _empty(np.int32)
     if isinstance(output_shape, tf.Tensor | tf.Variable):
         # Saturating: a size beyond int32 must not wrap to a small valid one.
         return tf.reshape(tf.dtypes.saturate_cast(output_shape, tf.int32), [-1])
@@ -401,6 +416,8 @@ def _output_size(output_shape: Any) -> Any:
 
 
 def _fill(fill_value: Any) -> Any:
+    if fill_value is None:
+        return _empty(np.float64)
     if isinstance(fill_value, tf.Tensor | tf.Variable):
         return tf.reshape(tf.cast(fill_value, tf.float64), [-1])
     return _checked(_geometry.fill_arg, fill_value)
@@ -410,7 +427,7 @@ def _nodata(nodata: Any) -> Any:
     if isinstance(nodata, tf.Tensor | tf.Variable):
         return tf.reshape(tf.cast(nodata, tf.float64), [1])
     value = _checked(_geometry.nodata_arg, nodata)
-    return np.zeros(0, np.float64) if value is None else np.array([value], np.float64)
+    return _empty(np.float64) if value is None else np.array([value], np.float64)
 
 
 def _doubles(value: Any, name: str) -> Any:
@@ -421,13 +438,16 @@ def _doubles(value: Any, name: str) -> Any:
 
 
 def _map(value: Any, name: str) -> Any:
-    if not isinstance(value, tf.Tensor | tf.Variable):
+    tensor = isinstance(value, tf.Tensor | tf.Variable)
+    if not tensor:
         value = np.asarray(value)
-    if value.dtype not in (tf.float32, tf.float64):
+    # NumPy dtypes compare with NumPy's (comparing them with tf dtypes is slow).
+    floats = (tf.float32, tf.float64) if tensor else (np.float32, np.float64)
+    if value.dtype not in floats:
         raise tf.errors.InvalidArgumentError(
             None, None, f"{name} must be float32 (or float64), got dtype {value.dtype}"
         )
-    return tf.cast(value, tf.float32) if tf.is_tensor(value) else value.astype(np.float32)
+    return tf.cast(value, tf.float32) if tensor else value.astype(np.float32, copy=False)
 
 
 def _matrix_warp(
