@@ -117,3 +117,109 @@ def test_numpy_kernel_releases_gil(op, big_image):
         f"counter ran at {[f'{r:.0%}' for r in ratios]} of the idle rate during {op}: "
         "the kernel seems to hold the GIL"
     )
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+def _npz_bytes(**arrays: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def _geometry_calls(image: np.ndarray) -> dict:
+    """One call per geometry op of the NumPy face on `image` (2048x2048x3 uint16)."""
+    import gilfree.numpy as gnp
+
+    h, w = image.shape[:2]
+    angle = np.deg2rad(17.0)
+    c, s = 1.1 * np.cos(angle), 1.1 * np.sin(angle)
+    matrix = np.array([[c, -s, 40.0], [s, c, -30.0]])
+    homography = np.array([[c, -s, 40.0], [s, c, -30.0], [1e-5, -2e-5, 1.0]])
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    map_x, map_y = xx * 0.9 + 20.3, yy * 0.95 + 10.6
+    batch = image.astype(np.float32)[None]  # projective_transform: float32 [N, H, W, C]
+    src = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1], [w / 2, h / 2], [w / 3, h / 4]])
+    dst = src * 1.05 + np.array([[3, -2], [1, 4], [-2, 2], [5, 1], [0, 0], [2, -3]])
+    return {
+        "warp_affine": lambda: gnp.warp_affine(image, matrix),
+        "warp_affine bicubic": lambda: gnp.warp_affine(image, matrix, interpolation="bicubic"),
+        "warp_affine nearest": lambda: gnp.warp_affine(image, matrix, interpolation="nearest"),
+        "warp_perspective": lambda: gnp.warp_perspective(image, homography),
+        "projective_transform": lambda: gnp.projective_transform(
+            batch, [[1.0, 0.1, -3.0, -0.08, 0.97, 2.0, 1e-5, -2e-5]]
+        ),
+        "remap": lambda: gnp.remap(image, map_x, map_y),
+        "polynomial_warp": lambda: gnp.polynomial_warp(image, src, dst, order=2),
+        "rotate": lambda: gnp.rotate(image, 17.0),
+    }
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        "warp_affine",
+        "warp_affine bicubic",
+        "warp_affine nearest",
+        "warp_perspective",
+        "projective_transform",
+        "remap",
+        "polynomial_warp",
+        "rotate",
+    ],
+)
+def test_numpy_warp_releases_gil(op, big_image):
+    call = _geometry_calls(big_image)[op]
+    work, duration = repeat_for(call, 1.0)
+    best, ratios = gil_ratio(work, duration)
+    assert best >= THRESHOLD, (
+        f"counter ran at {[f'{r:.0%}' for r in ratios]} of the idle rate during {op}: "
+        "the kernel seems to hold the GIL"
+    )
+
+
+@pytest.mark.parametrize("op", ["decode_npy", "decode_npz", "decode_records"])
+def test_numpy_decoder_releases_gil(op):
+    import gilfree.numpy as gnp
+
+    rng = np.random.default_rng(1)
+    if op == "decode_npy":
+        data = _npy_bytes(rng.integers(0, 65536, size=(2048, 2048, 3), dtype=np.uint16))
+
+        def call():
+            return gnp.decode_npy(data, np.uint16)
+
+    elif op == "decode_npz":
+        # Smooth bands with noise: deflate has work to do, and the archive stays small.
+        y, x = np.mgrid[0:1024, 0:1024]
+        bands = ((x * 7 + y * 3) % 4096 + rng.integers(0, 64, size=(1024, 1024))).astype(np.uint16)
+        data = _npz_bytes(image=bands, labels=np.arange(1000, dtype=np.int64))
+        spec = {"image": np.uint16, "labels": np.int64}
+
+        def call():
+            return gnp.decode_npz(data, spec)
+
+    else:
+        schema = np.dtype([("label", "u1"), ("image", "u1", (3, 32, 32))])
+        records = np.zeros(20000, schema)
+        records["label"] = rng.integers(0, 10, size=20000)
+        records["image"] = rng.integers(0, 256, size=(20000, 3, 32, 32))
+        data = records.tobytes()
+
+        def call():
+            return gnp.decode_records(data, schema)
+
+    work, duration = repeat_for(call, 1.0)
+    best, ratios = gil_ratio(work, duration)
+    assert best >= THRESHOLD, (
+        f"counter ran at {[f'{r:.0%}' for r in ratios]} of the idle rate during {op}: "
+        "the decoder seems to hold the GIL"
+    )
