@@ -133,44 +133,51 @@ Status PrepareMatrices(const double* m, int64_t count, int rows, bool inverse, d
       std::memcpy(o, a, sizeof(double) * size);
       continue;
     }
+    // Rows of the part that is inverted (the 2x2 linear part, or all of a 3x3)
+    // scaled to unit length: the singularity test and the inverse work on
+    // numbers near 1, so they do not depend on a common scale of the entries or
+    // on whether the caller's thread flushes subnormal numbers to zero (as
+    // TensorFlow's threads do). A row shorter than the smallest normal double
+    // counts as zero. A = D * U with D = diag(norms), so A^-1 = U^-1 * D^-1:
+    // column j of U's inverse is divided by norm j.
+    double u[9], norm[3];
+    for (int r = 0; r < rows; ++r) {
+      const double* row = a + r * 3;
+      norm[r] = rows == 2 ? std::hypot(row[0], row[1]) : std::hypot(row[0], row[1], row[2]);
+      if (!(norm[r] >= std::numeric_limits<double>::min())) norm[r] = 0;
+      for (int c = 0; c < 3; ++c) u[r * 3 + c] = norm[r] > 0 ? row[c] / norm[r] : 0.0;
+    }
+    double det;
     if (rows == 2) {
-      // Singular: |det| <= 1e-12 * the product of the linear part's row norms
-      // (Hadamard's bound on |det|), so translations and a common scale of the
-      // entries do not matter.
-      const double det = a[0] * a[4] - a[1] * a[3];
-      const double bound = std::hypot(a[0], a[1]) * std::hypot(a[3], a[4]);
-      if (!(std::fabs(det) > 1e-12 * bound)) {
-        return Status::InvalidArgument("matrix " + std::to_string(k) +
-                                       " is singular (determinant " + Number(det) +
-                                       "); pass an invertible source-to-destination matrix, or "
-                                       "inverse=True with a destination-to-source one");
-      }
-      const double i00 = a[4] / det, i01 = -a[1] / det, i10 = -a[3] / det, i11 = a[0] / det;
+      det = u[0] * u[4] - u[1] * u[3];
+    } else {
+      det = u[0] * (u[4] * u[8] - u[5] * u[7]) + u[1] * (u[5] * u[6] - u[3] * u[8]) +
+            u[2] * (u[3] * u[7] - u[4] * u[6]);
+    }
+    // Singular: |det(U)| <= 1e-12, that is |det(A)| <= 1e-12 * the product of
+    // the row norms (Hadamard's bound on |det(A)|).
+    if (!(std::fabs(det) > 1e-12)) {
+      double det_a = 1;
+      for (int r = 0; r < rows; ++r) det_a *= norm[r];
+      return Status::InvalidArgument("matrix " + std::to_string(k) +
+                                     " is singular (determinant " + Number(det * det_a) +
+                                     "); pass an invertible source-to-destination matrix, or "
+                                     "inverse=True with a destination-to-source one");
+    }
+    if (rows == 2) {
+      const double i00 = u[4] / det / norm[0], i01 = -u[1] / det / norm[1];
+      const double i10 = -u[3] / det / norm[0], i11 = u[0] / det / norm[1];
       o[0] = i00, o[1] = i01, o[2] = -(i00 * a[2] + i01 * a[5]);
       o[3] = i10, o[4] = i11, o[5] = -(i10 * a[2] + i11 * a[5]);
       continue;
     }
-    // 3x3: adjugate / determinant.
-    const double c00 = a[4] * a[8] - a[5] * a[7], c01 = a[5] * a[6] - a[3] * a[8],
-                 c02 = a[3] * a[7] - a[4] * a[6];
-    const double det = a[0] * c00 + a[1] * c01 + a[2] * c02;
-    const double bound = std::hypot(a[0], a[1], a[2]) * std::hypot(a[3], a[4], a[5]) *
-                         std::hypot(a[6], a[7], a[8]);
-    if (!(std::fabs(det) > 1e-12 * bound)) {
-      return Status::InvalidArgument("matrix " + std::to_string(k) +
-                                     " is singular (determinant " + Number(det) +
-                                     "); pass an invertible source-to-destination matrix, or "
-                                     "inverse=True with a destination-to-source one");
-    }
-    o[0] = c00 / det;
-    o[1] = (a[2] * a[7] - a[1] * a[8]) / det;
-    o[2] = (a[1] * a[5] - a[2] * a[4]) / det;
-    o[3] = c01 / det;
-    o[4] = (a[0] * a[8] - a[2] * a[6]) / det;
-    o[5] = (a[2] * a[3] - a[0] * a[5]) / det;
-    o[6] = c02 / det;
-    o[7] = (a[1] * a[6] - a[0] * a[7]) / det;
-    o[8] = (a[0] * a[4] - a[1] * a[3]) / det;
+    // 3x3: adjugate of U / det(U), column j divided by norm j.
+    const double adj[9] = {u[4] * u[8] - u[5] * u[7], u[2] * u[7] - u[1] * u[8],
+                           u[1] * u[5] - u[2] * u[4], u[5] * u[6] - u[3] * u[8],
+                           u[0] * u[8] - u[2] * u[6], u[2] * u[3] - u[0] * u[5],
+                           u[3] * u[7] - u[4] * u[6], u[1] * u[6] - u[0] * u[7],
+                           u[0] * u[4] - u[1] * u[3]};
+    for (int i = 0; i < 9; ++i) o[i] = adj[i] / det / norm[i % 3];
   }
   return Status::Ok();
 }

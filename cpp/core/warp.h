@@ -110,7 +110,12 @@ Status ValidateWarpParams(const WarpParams& params, DType dtype, int64_t channel
 // Converts user matrices to output->source coefficients. `matrices` holds
 // `count` row-major matrices of `rows` x 3 (rows 2: affine, rows 3:
 // perspective); unless `inverse`, each is inverted. Errors: non-finite entries,
-// a singular matrix. `out` receives count * 6 (affine) or count * 9 values.
+// a singular matrix: |det| <= 1e-12 * the product of the row norms of the part
+// inverted (the 2x2 linear part, or the whole 3x3), a row shorter than the
+// smallest normal double counting as zero. The test and the inverse work on rows
+// scaled to unit length, so they hold for any common scale of the entries and do
+// not change when the thread flushes subnormal numbers to zero.
+// `out` receives count * 6 (affine) or count * 9 values.
 Status PrepareMatrices(const double* matrices, int64_t count, int rows, bool inverse, double* out);
 // Checks TensorFlow-style transform rows ([count, 8]): finite, within float32.
 Status CheckProjective(const double* transforms, int64_t count);

@@ -8,6 +8,9 @@
 #include <limits>
 #include <string>
 #include <vector>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 
 #include "core/warp.h"
 #include "core/warp_taps.h"
@@ -374,6 +377,50 @@ TEST(Warp, PrepareMatricesInverts) {
   // inverse=true copies.
   ASSERT_OK(PrepareMatrices(m, 1, 3, true, inv));
   for (int i = 0; i < 9; ++i) EXPECT_EQ(inv[i], m[i]);
+}
+
+// A rotation scaled by 1e-159 has determinant 1e-318, a subnormal number that a
+// thread flushing subnormals to zero (TensorFlow's do) sees as 0. Its inverse is
+// the rotation by the opposite angle scaled by 1e159, with or without flushing.
+TEST(Warp, PrepareMatricesIgnoreFlushToZero) {
+  const double s = 1e-159, c = std::cos(0.3) * s, n = std::sin(0.3) * s;
+  const double a[6] = {c, n, 2, -n, c, 3};
+  const double want[4] = {c / s / s, -n / s / s, n / s / s, c / s / s};
+  double o[6];
+  for (const bool flush : {false, true}) {
+#if defined(__SSE2__)
+    const unsigned csr = _mm_getcsr();
+    if (flush) _mm_setcsr(csr | 0x8040);  // FTZ and DAZ
+#else
+    if (flush) continue;
+#endif
+    const Status st = PrepareMatrices(a, 1, 2, false, o);
+#if defined(__SSE2__)
+    _mm_setcsr(csr);
+#endif
+    ASSERT_OK(st);
+    const int linear[4] = {0, 1, 3, 4};
+    for (int i = 0; i < 4; ++i) EXPECT_NEAR(o[linear[i]] / want[i], 1.0, 1e-14) << flush << i;
+    // The translation maps (2, 3) back to the origin.
+    EXPECT_NEAR(o[0] * 2 + o[1] * 3 + o[2], 0, 1e-3) << flush;
+    EXPECT_NEAR(o[3] * 2 + o[4] * 3 + o[5], 0, 1e-3) << flush;
+  }
+  // A row shorter than the smallest normal double is zero: singular either way.
+  const double tiny[6] = {1e-310, 0, 0, 0, 1, 0};
+  EXPECT_INVALID(PrepareMatrices(tiny, 1, 2, false, o), "matrix 0 is singular");
+  const double tiny3[9] = {1, 0, 0, 0, 1e-310, 0, 0, 0, 1};
+  EXPECT_INVALID(PrepareMatrices(tiny3, 1, 3, false, o), "matrix 0 is singular");
+  // A 3x3 scaled by 1e-120 (determinant 1e-360 underflows to 0) still inverts.
+  const double m[9] = {2e-120, 1e-120, 0, 0, 1e-120, 0, 1e-120, 0, 3e-120};
+  double inv[9];
+  ASSERT_OK(PrepareMatrices(m, 1, 3, false, inv));
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 3; ++j) {
+      double sum = 0;
+      for (int k = 0; k < 3; ++k) sum += m[i * 3 + k] * inv[k * 3 + j];
+      EXPECT_NEAR(sum, i == j ? 1.0 : 0.0, 1e-12);
+    }
+  }
 }
 
 TEST(Warp, PrepareMatricesErrors) {

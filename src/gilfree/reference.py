@@ -1474,14 +1474,23 @@ def check_fill_value(
     return np.broadcast_to(rounded, (channels,)).copy()
 
 
-def _hadamard_singular(linear: np.ndarray) -> bool:
-    """Whether the square matrix is singular: |det| <= 1e-12 * product of its row norms."""
-    det = np.linalg.det(linear)
-    # Row norms scaled by the largest entry, so entries near 1e300 do not overflow.
+def _row_norms(linear: np.ndarray) -> np.ndarray:
+    """The rows' Euclidean norms, 0 for a row shorter than the smallest normal float64
+    (so no answer depends on subnormal numbers)."""
+    # Scaled by the largest entry, so entries near 1e300 do not overflow.
     big = np.max(np.abs(linear), axis=1)
     unit = linear / np.where(big > 0, big, 1.0)[:, None]
-    scale = np.prod(np.sqrt(np.sum(unit * unit, axis=1)) * big)
-    return not abs(det) > SINGULAR_RTOL * scale
+    norms = np.sqrt(np.sum(unit * unit, axis=1)) * big
+    return np.where(norms >= np.finfo(np.float64).tiny, norms, 0.0)
+
+
+def _hadamard_singular(linear: np.ndarray) -> bool:
+    """Whether the square matrix is singular: |det| <= 1e-12 * product of its row norms,
+    measured on the rows scaled to unit length."""
+    norms = _row_norms(linear)
+    if not np.all(norms > 0):
+        return True
+    return not abs(np.linalg.det(linear / norms[:, None])) > SINGULAR_RTOL
 
 
 def check_matrix(
@@ -1526,13 +1535,17 @@ def check_matrix(
     return arr
 
 
-def invert_affine(m: np.ndarray) -> np.ndarray:
-    """The inverse (float64) of the affine map ``[2, 3]`` (like cv2.invertAffineTransform)."""
-    a, b, c = m[0]
-    d, e, f = m[1]
-    det = a * e - b * d
-    ia, ib, id_, ie = e / det, -b / det, -d / det, a / det
-    return np.array([[ia, ib, -ia * c - ib * f], [id_, ie, -id_ * c - ie * f]])
+def invert_matrix(m: np.ndarray) -> np.ndarray:
+    """The inverse (float64) of an invertible affine ``[2, 3]`` map (like
+    cv2.invertAffineTransform) or perspective ``[3, 3]`` matrix. Inverted with the rows
+    scaled to unit length (A = D U, so A^-1 = U^-1 D^-1), which keeps the numbers near 1
+    whatever the matrix's scale."""
+    linear = m[:, :2] if m.shape[0] == 2 else m
+    norms = _row_norms(linear)
+    inv = np.linalg.inv(linear / norms[:, None]) / norms[None, :]
+    if m.shape[0] == 3:
+        return inv
+    return np.concatenate([inv, -(inv @ m[:, 2])[:, None]], axis=1)
 
 
 def check_transforms(transforms: Any, batch: int) -> np.ndarray:
@@ -2121,7 +2134,7 @@ def warp_affine(
     matrices = check_matrix("matrix", matrix, 2, arr.ndim, batch, inverse)
     out_hw = _output_hw(arr, output_shape)
     sampling = _check_sampling(arr, interpolation, fill_mode, fill_value, nodata)
-    maps = matrices if inverse else np.stack([invert_affine(m) for m in matrices])
+    maps = matrices if inverse else np.stack([invert_matrix(m) for m in matrices])
     x, y = _pixel_grid(*out_hw)
 
     def coordinates(b: int) -> tuple[np.ndarray, np.ndarray]:
@@ -2162,7 +2175,7 @@ def warp_perspective(
     matrices = check_matrix("matrix", matrix, 3, arr.ndim, batch, inverse)
     out_hw = _output_hw(arr, output_shape)
     sampling = _check_sampling(arr, interpolation, fill_mode, fill_value, nodata)
-    maps = matrices if inverse else np.stack([np.linalg.inv(m) for m in matrices])
+    maps = matrices if inverse else np.stack([invert_matrix(m) for m in matrices])
     x, y = _pixel_grid(*out_hw)
 
     def coordinates(b: int) -> tuple[np.ndarray, np.ndarray]:
