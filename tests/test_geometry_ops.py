@@ -757,6 +757,16 @@ def _gradient_case(op: str, interpolation: str):
         return lambda x: fn(x, m, output_shape=(6, 5), interpolation=interpolation)
     if op == "rotate":
         return lambda x: fn(x, 23.0, scale=0.9, interpolation=interpolation, fill_mode="nearest")
+    if op == "remap":
+        rng = np.random.default_rng(seed_of("grad-maps"))
+        map_x = rng.uniform(-1.0, 6.5, (4, 7)).astype(np.float32)
+        map_y = rng.uniform(-1.0, 5.5, (4, 7)).astype(np.float32)
+        return lambda x: fn(x, map_x, map_y, interpolation=interpolation, fill_mode="reflect_101")
+    if op == "polynomial_warp":
+        dst = np.array([[0, 0], [5, 0], [0, 4], [5, 4], [2.5, 2], [1, 3]], np.float64)
+        shift = [[0.3, -0.2], [0.1, 0.2], [-0.2, 0.1], [0.2, 0.3], [0, 0], [0.1, 0]]
+        src = dst * [0.9, 1.1] + shift
+        return lambda x: fn(x, src, dst, order=2, output_shape=(5, 6), interpolation=interpolation)
     t = np.array([[0.9, 0.15, 0.4, -0.1, 1.1, -0.3, 0.01, 0.0]], np.float32)
     return lambda x: fn(
         x[None], t, output_shape=(5, 5), interpolation=interpolation, fill_mode="wrap"
@@ -766,7 +776,11 @@ def _gradient_case(op: str, interpolation: str):
 @pytest.mark.parametrize(
     ("op", "interpolation"),
     [
-        *[(op, i) for op in ("warp_affine", "warp_perspective", "rotate") for i in INTERPOLATIONS],
+        *[
+            (op, i)
+            for op in ("warp_affine", "warp_perspective", "rotate", "remap", "polynomial_warp")
+            for i in INTERPOLATIONS
+        ],
         ("projective_transform", "nearest"),  # TensorFlow's two interpolations
         ("projective_transform", "bilinear"),
     ],

@@ -10,7 +10,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import assert_close, make_input
+from conftest import assert_close, make_input, seed_of
 
 keras = pytest.importorskip("keras", reason="gilfree.keras needs Keras 3")
 tf = pytest.importorskip("tensorflow", reason="gilfree.keras needs TensorFlow")
@@ -327,3 +327,41 @@ def test_channel_count_is_checked_when_built():
     layer = gk.Normalize([1.0, 2.0, 3.0], 1.0)
     with pytest.raises(ValueError, match="number of channels"):
         layer(np.zeros((4, 4, 13), np.uint16))
+
+
+# --------------------------------------------------------------------------- training
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        lambda: gk.Normalize(mean=[0.1, 0.2, 0.3], std=[0.5, 0.6, 0.7], scale=2.0),
+        lambda: gk.Standardize(per_channel=True),
+        lambda: gk.MinMaxScale(),
+        lambda: gk.PercentileStretch(5.0, 95.0),
+    ],
+    ids=["normalize", "standardize", "minmax", "percentile"],
+)
+def test_layer_trains_after_a_dense_layer(layer):
+    """Gradients flow through the layer: one fit step moves the Dense kernel before it."""
+    keras.utils.set_random_seed(3)
+    dense = keras.layers.Dense(6 * 5 * 3)
+    model = keras.Sequential(
+        [
+            keras.Input((8,)),
+            dense,
+            keras.layers.Reshape((6, 5, 3)),
+            layer(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    rng = np.random.default_rng(seed_of("keras-fit"))
+    x = rng.normal(size=(16, 8)).astype(np.float32)
+    y = rng.normal(size=(16, 1)).astype(np.float32)
+    before = dense.kernel.numpy().copy()
+    history = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    moved = np.abs(dense.kernel.numpy() - before)
+    assert moved.max() > 1e-6

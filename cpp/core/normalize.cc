@@ -121,6 +121,33 @@ struct PeriodicParams {
   }
 };
 
+// The same transform per image and channel, in float64, before it is
+// expanded to the kernel period: y = (x - offset) * scale. `images` is 1 when
+// every image shares it. `through_std` (standardize only) marks the images and
+// channels whose scale is 1 / std rather than 1 / floor.
+struct ChannelAffine {
+  int64_t images = 0, channels = 0;
+  std::vector<double> offset, scale;
+  std::vector<char> through_std;
+
+  ChannelAffine(int64_t c, int64_t num_images)
+      : images(num_images), channels(c), offset(static_cast<size_t>(c * num_images)),
+        scale(offset.size()), through_std(offset.size(), 0) {}
+  void Set(int64_t image, int64_t channel, double off, double sc) {
+    offset[image * channels + channel] = off;
+    scale[image * channels + channel] = sc;
+  }
+  PeriodicParams Periodic() const {
+    PeriodicParams pp(channels, images);
+    for (int64_t b = 0; b < images; ++b) {
+      for (int64_t c = 0; c < channels; ++c) {
+        pp.Set(b, c, channels, offset[b * channels + c], scale[b * channels + c]);
+      }
+    }
+    return pp;
+  }
+};
+
 // y = transform(x) over the whole batch.
 void ApplyAll(const ConstImage& x, const DenseImage& y, const PeriodicParams& pp,
               simd::ApplyParams base, const ParallelFor* parallel_for) {
@@ -992,27 +1019,26 @@ Status ValidatePercentile(const PercentileParams& p) {
   return Status::Ok();
 }
 
-Status Normalize(const ConstImage& x, const NormalizeParams& params, const DenseImage& y,
-                 const ParallelFor* parallel_for) {
+namespace {
+
+// The transforms of the four ops, with their parameters and statistics
+// resolved; each validates what it uses. Zero-size input: OK, nothing set.
+
+Status NormalizeAffine(const ConstImage& x, const NormalizeParams& params, ChannelAffine* a) {
   const ImageGeometry& g = x.geometry;
-  GILFREE_RETURN_IF_ERROR(CheckTypes(x, y));
   GILFREE_RETURN_IF_ERROR(ValidateNormalize(params, g.channels));
-  if (IsEmpty(g)) return Status::Ok();
-  PeriodicParams pp(g.channels, 1);
   for (int64_t c = 0; c < g.channels; ++c) {
     const double mean = params.mean[params.mean_size == 1 ? 0 : c];
     const double std = params.std[params.std_size == 1 ? 0 : c];
     // (x * scale - mean) / std == (x - mean / scale) * (scale / std)
-    pp.Set(0, c, g.channels, mean / params.scale, params.scale / std);
+    a->Set(0, c, mean / params.scale, params.scale / std);
   }
-  ApplyAll(x, y, pp, simd::ApplyParams{}, parallel_for);
   return Status::Ok();
 }
 
-Status Standardize(const ConstImage& x, const StandardizeParams& params, const DenseImage& y,
-                   const ParallelFor* parallel_for) {
+Status StandardizeAffine(const ConstImage& x, const StandardizeParams& params,
+                         const ParallelFor* parallel_for, ChannelAffine* a) {
   const ImageGeometry& g = x.geometry;
-  GILFREE_RETURN_IF_ERROR(CheckTypes(x, y));
   GILFREE_RETURN_IF_ERROR(ValidateStandardize(params));
   if (IsEmpty(g)) return Status::Ok();
   const int64_t C = g.channels;
@@ -1035,7 +1061,6 @@ Status Standardize(const ConstImage& x, const StandardizeParams& params, const D
       for (int64_t j = c; j < period; j += C) shift[b * period + j] = v;
     }
   }
-  PeriodicParams pp(C, g.batch);
   ShardedStats<double>(
       g, parallel_for, 2 * period, kStatsUnitElements,
       [&](double* slot, int64_t b, int64_t r0, int64_t r1) {
@@ -1060,14 +1085,16 @@ Status Standardize(const ConstImage& x, const StandardizeParams& params, const D
           const double d2 = s2 - s1 * s1 / n;
           m2[c] = d2 < 0.0 ? 0.0 : d2;
         }
-        auto floor_for = [&](double elements) {
-          return params.has_epsilon ? params.epsilon : 1.0 / std::sqrt(elements);
+        // max(std, floor), noting which one it took (std on a tie, as
+        // tf.maximum's gradient does).
+        auto set = [&](int64_t c, double m, double sd, double elements) {
+          const double floor = params.has_epsilon ? params.epsilon : 1.0 / std::sqrt(elements);
+          const bool through_std = sd >= floor;
+          a->Set(b, c, m, 1.0 / (through_std ? sd : std::max(sd, floor)));
+          a->through_std[b * C + c] = through_std;
         };
         if (params.per_channel) {
-          for (int64_t c = 0; c < C; ++c) {
-            const double sd = std::max(std::sqrt(m2[c] / n), floor_for(n));
-            pp.Set(b, c, C, mean[c], 1.0 / sd);
-          }
+          for (int64_t c = 0; c < C; ++c) set(c, mean[c], std::sqrt(m2[c] / n), n);
         } else {
           // Combine the channels' moments (parallel-variance formula).
           const double total = n * static_cast<double>(C);
@@ -1076,40 +1103,20 @@ Status Standardize(const ConstImage& x, const StandardizeParams& params, const D
           grand /= total;
           double m2_total = 0;
           for (int64_t c = 0; c < C; ++c) m2_total += m2[c] + n * (mean[c] - grand) * (mean[c] - grand);
-          const double sd = std::max(std::sqrt(m2_total / total), floor_for(total));
-          for (int64_t c = 0; c < C; ++c) pp.Set(b, c, C, grand, 1.0 / sd);
+          for (int64_t c = 0; c < C; ++c) set(c, grand, std::sqrt(m2_total / total), total);
         }
       });
-  ApplyAll(x, y, pp, simd::ApplyParams{}, parallel_for);
   return Status::Ok();
 }
 
-namespace {
-
-// Apply parameters for the masked ops: NaN (float inputs) and nodata are
-// masked only when they can occur.
-simd::ApplyParams MaskedApply(DType dtype, const MaskParams& m, bool clamp) {
-  simd::ApplyParams p;
-  p.clamp01 = clamp;
-  p.has_nodata = m.has_nodata;
-  p.nodata = m.nodata;
-  p.fill = static_cast<float>(m.fill);
-  p.mask = m.has_nodata || IsFloating(dtype);
-  return p;
-}
-
-}  // namespace
-
-Status MinMaxScale(const ConstImage& x, const MaskParams& params, const DenseImage& y,
-                   const ParallelFor* parallel_for) {
+Status MinMaxAffine(const ConstImage& x, const MaskParams& params, const ParallelFor* parallel_for,
+                    ChannelAffine* a) {
   const ImageGeometry& g = x.geometry;
-  GILFREE_RETURN_IF_ERROR(CheckTypes(x, y));
   if (IsEmpty(g)) return Status::Ok();
   const int64_t C = g.channels;
   const int64_t period = simd::PeriodFor(C);
   const simd::KernelTable& k = simd::Kernels();
   constexpr double kInf = std::numeric_limits<double>::infinity();
-  PeriodicParams pp(C, g.batch);
   ShardedStats<double>(
       g, parallel_for, 3 * period, kStatsUnitElements,
       [&](double* slot, int64_t b, int64_t r0, int64_t r1) {
@@ -1141,19 +1148,18 @@ Status MinMaxScale(const ConstImage& x, const MaskParams& params, const DenseIma
           // No valid element: every element is masked, the parameters are moot.
           const bool any = lo[gi] <= hi[gi];
           const double range = any ? hi[gi] - lo[gi] : 0.0;
-          pp.Set(b, c, C, any ? lo[gi] : 0.0, range > 0 ? 1.0 / range : 0.0);
+          a->Set(b, c, any ? lo[gi] : 0.0, range > 0 ? 1.0 / range : 0.0);
         }
       });
-  // Valid elements lie in [lo, hi], so clamping only removes float32 rounding
-  // overshoot (the band's maximum must map to 1, not 1.0000001).
-  ApplyAll(x, y, pp, MaskedApply(x.dtype, params, /*clamp=*/true), parallel_for);
   return Status::Ok();
 }
 
-Status PercentileStretch(const ConstImage& x, const PercentileParams& params, const DenseImage& y,
-                         const ParallelFor* parallel_for) {
+// The scale of a band whose two percentiles are equal: a step at lo.
+constexpr double kStepScale = FLT_MAX;
+
+Status PercentileAffine(const ConstImage& x, const PercentileParams& params,
+                        const ParallelFor* parallel_for, ChannelAffine* a) {
   const ImageGeometry& g = x.geometry;
-  GILFREE_RETURN_IF_ERROR(CheckTypes(x, y));
   GILFREE_RETURN_IF_ERROR(ValidatePercentile(params));
   if (IsEmpty(g)) return Status::Ok();
   const int64_t C = g.channels;
@@ -1166,22 +1172,197 @@ Status PercentileStretch(const ConstImage& x, const PercentileParams& params, co
       RadixBounds<T>(x, params, groups, parallel_for, &bounds);
     }
   });
-  PeriodicParams pp(C, g.batch);
   for (int64_t b = 0; b < g.batch; ++b) {
     for (int64_t c = 0; c < C; ++c) {
       const double* lohi = bounds.data() + (b * groups + (groups == 1 ? 0 : c)) * 2;
       const double lo = lohi[0], hi = lohi[1];
       if (std::isnan(lo)) {
-        pp.Set(b, c, C, 0.0, 0.0);  // no valid element: all masked
+        a->Set(b, c, 0.0, 0.0);  // no valid element: all masked
       } else if (hi > lo) {
-        pp.Set(b, c, C, lo, 1.0 / (hi - lo));
+        a->Set(b, c, lo, 1.0 / (hi - lo));
       } else {
         // Step at lo: 0 where x <= lo, 1 (after clamping) where x > lo.
-        pp.Set(b, c, C, lo, FLT_MAX);
+        a->Set(b, c, lo, kStepScale);
       }
     }
   }
-  ApplyAll(x, y, pp, MaskedApply(x.dtype, params.mask, /*clamp=*/true), parallel_for);
+  return Status::Ok();
+}
+
+// Apply parameters for the masked ops: NaN (float inputs) and nodata are
+// masked only when they can occur.
+simd::ApplyParams MaskedApply(DType dtype, const MaskParams& m, bool clamp) {
+  simd::ApplyParams p;
+  p.clamp01 = clamp;
+  p.has_nodata = m.has_nodata;
+  p.nodata = m.nodata;
+  p.fill = static_cast<float>(m.fill);
+  p.mask = m.has_nodata || IsFloating(dtype);
+  return p;
+}
+
+// x as float64, element by element in the dense [N, H, W, C] order of image b.
+template <typename Fn>
+void ForEachValue(const ConstImage& x, int64_t b, Fn&& fn) {
+  const ImageGeometry& g = x.geometry;
+  VisitInput(x.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const auto* base = static_cast<const unsigned char*>(x.data) + b * g.stride_n;
+    int64_t i = b * g.elements_per_image();
+    for (int64_t h = 0; h < g.height; ++h) {
+      for (int64_t w = 0; w < g.width; ++w) {
+        const unsigned char* px = base + h * g.stride_h + w * g.stride_w;
+        for (int64_t c = 0; c < g.channels; ++c, ++i) {
+          typename Element<T>::Raw r;
+          std::memcpy(&r, px + c * g.stride_c, sizeof r);
+          fn(i, c, Element<T>::ToDouble(r));
+        }
+      }
+    }
+  });
+}
+
+// d loss / d x of y = (x - offset) * scale with the statistics held constant:
+// grad * scale, and 0 where the element is masked (`mask`), where clamping
+// to [0, 1] cut it (`clamp`), or where the band is a step (scale kStepScale).
+void AffineGradient(const ConstImage& x, const ChannelAffine& a, const MaskParams* mask,
+                    bool clamp, const float* grad, float* dx, const ParallelFor* parallel_for) {
+  const ImageGeometry& g = x.geometry;
+  const bool check_nan = mask != nullptr && IsFloating(x.dtype);
+  RunParallel(parallel_for, g.batch, g.elements_per_image() * 4, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t ai = a.images == 1 ? 0 : b;
+      ForEachValue(x, b, [&](int64_t i, int64_t c, double v) {
+        const double off = a.offset[ai * a.channels + c], sc = a.scale[ai * a.channels + c];
+        bool zero = sc == kStepScale;
+        if (check_nan && std::isnan(v)) zero = true;
+        if (mask != nullptr && mask->has_nodata && v == mask->nodata) zero = true;
+        if (clamp && !zero) {
+          const double y = (v - off) * sc;
+          zero = !(y >= 0.0 && y <= 1.0);
+        }
+        dx[i] = zero ? 0.0f : static_cast<float>(grad[i] * sc);
+      });
+    }
+  });
+}
+
+Status CheckGradientTypes(const ConstImage& x) {
+  if (!IsImageDType(x.dtype)) {
+    return Status::InvalidArgument(std::string("x has unsupported dtype ") + DTypeName(x.dtype));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Normalize(const ConstImage& x, const NormalizeParams& params, const DenseImage& y,
+                 const ParallelFor* parallel_for) {
+  GILFREE_RETURN_IF_ERROR(CheckTypes(x, y));
+  ChannelAffine a(x.geometry.channels, 1);
+  GILFREE_RETURN_IF_ERROR(NormalizeAffine(x, params, &a));
+  if (IsEmpty(x.geometry)) return Status::Ok();
+  ApplyAll(x, y, a.Periodic(), simd::ApplyParams{}, parallel_for);
+  return Status::Ok();
+}
+
+Status Standardize(const ConstImage& x, const StandardizeParams& params, const DenseImage& y,
+                   const ParallelFor* parallel_for) {
+  GILFREE_RETURN_IF_ERROR(CheckTypes(x, y));
+  ChannelAffine a(x.geometry.channels, x.geometry.batch);
+  GILFREE_RETURN_IF_ERROR(StandardizeAffine(x, params, parallel_for, &a));
+  if (IsEmpty(x.geometry)) return Status::Ok();
+  ApplyAll(x, y, a.Periodic(), simd::ApplyParams{}, parallel_for);
+  return Status::Ok();
+}
+
+Status MinMaxScale(const ConstImage& x, const MaskParams& params, const DenseImage& y,
+                   const ParallelFor* parallel_for) {
+  GILFREE_RETURN_IF_ERROR(CheckTypes(x, y));
+  ChannelAffine a(x.geometry.channels, x.geometry.batch);
+  GILFREE_RETURN_IF_ERROR(MinMaxAffine(x, params, parallel_for, &a));
+  if (IsEmpty(x.geometry)) return Status::Ok();
+  // Valid elements lie in [lo, hi], so clamping only removes float32 rounding
+  // overshoot (the band's maximum must map to 1, not 1.0000001).
+  ApplyAll(x, y, a.Periodic(), MaskedApply(x.dtype, params, /*clamp=*/true), parallel_for);
+  return Status::Ok();
+}
+
+Status PercentileStretch(const ConstImage& x, const PercentileParams& params, const DenseImage& y,
+                         const ParallelFor* parallel_for) {
+  GILFREE_RETURN_IF_ERROR(CheckTypes(x, y));
+  ChannelAffine a(x.geometry.channels, x.geometry.batch);
+  GILFREE_RETURN_IF_ERROR(PercentileAffine(x, params, parallel_for, &a));
+  if (IsEmpty(x.geometry)) return Status::Ok();
+  ApplyAll(x, y, a.Periodic(), MaskedApply(x.dtype, params.mask, /*clamp=*/true), parallel_for);
+  return Status::Ok();
+}
+
+Status NormalizeGradient(const ConstImage& x, const NormalizeParams& params, const float* grad,
+                         float* dx, const ParallelFor* parallel_for) {
+  GILFREE_RETURN_IF_ERROR(CheckGradientTypes(x));
+  ChannelAffine a(x.geometry.channels, 1);
+  GILFREE_RETURN_IF_ERROR(NormalizeAffine(x, params, &a));
+  AffineGradient(x, a, nullptr, false, grad, dx, parallel_for);
+  return Status::Ok();
+}
+
+Status StandardizeGradient(const ConstImage& x, const StandardizeParams& params, const float* grad,
+                           float* dx, const ParallelFor* parallel_for) {
+  GILFREE_RETURN_IF_ERROR(CheckGradientTypes(x));
+  const ImageGeometry& g = x.geometry;
+  const int64_t C = g.channels;
+  ChannelAffine a(C, g.batch);
+  GILFREE_RETURN_IF_ERROR(StandardizeAffine(x, params, parallel_for, &a));
+  if (IsEmpty(g)) return Status::Ok();
+  RunParallel(parallel_for, g.batch, g.elements_per_image() * 8, [&](int64_t b0, int64_t b1) {
+    std::vector<double> sum_g(C), sum_gy(C), mean_g(C), mean_gy(C);
+    for (int64_t b = b0; b < b1; ++b) {
+      const double* off = a.offset.data() + b * C;
+      const double* sc = a.scale.data() + b * C;
+      std::fill(sum_g.begin(), sum_g.end(), 0.0);
+      std::fill(sum_gy.begin(), sum_gy.end(), 0.0);
+      ForEachValue(x, b, [&](int64_t i, int64_t c, double v) {
+        sum_g[c] += grad[i];
+        sum_gy[c] += grad[i] * ((v - off[c]) * sc[c]);
+      });
+      // Means over each band: a channel, or (not per_channel) the whole image.
+      const double n = static_cast<double>(g.height * g.width);
+      double all_g = 0, all_gy = 0;
+      for (int64_t c = 0; c < C; ++c) all_g += sum_g[c], all_gy += sum_gy[c];
+      for (int64_t c = 0; c < C; ++c) {
+        mean_g[c] = params.per_channel ? sum_g[c] / n : all_g / (n * static_cast<double>(C));
+        mean_gy[c] = params.per_channel ? sum_gy[c] / n : all_gy / (n * static_cast<double>(C));
+        if (!a.through_std[b * C + c]) mean_gy[c] = 0.0;  // the floor does not depend on x
+      }
+      // y = (x - m) / s: dx = (g - mean(g) - y * mean(g * y)) / s, the last
+      // term only when s is the standard deviation.
+      ForEachValue(x, b, [&](int64_t i, int64_t c, double v) {
+        const double y = (v - off[c]) * sc[c];
+        dx[i] = static_cast<float>((grad[i] - mean_g[c] - y * mean_gy[c]) * sc[c]);
+      });
+    }
+  });
+  return Status::Ok();
+}
+
+Status MinMaxScaleGradient(const ConstImage& x, const MaskParams& params, const float* grad,
+                           float* dx, const ParallelFor* parallel_for) {
+  GILFREE_RETURN_IF_ERROR(CheckGradientTypes(x));
+  ChannelAffine a(x.geometry.channels, x.geometry.batch);
+  GILFREE_RETURN_IF_ERROR(MinMaxAffine(x, params, parallel_for, &a));
+  if (IsEmpty(x.geometry)) return Status::Ok();
+  AffineGradient(x, a, &params, false, grad, dx, parallel_for);
+  return Status::Ok();
+}
+
+Status PercentileStretchGradient(const ConstImage& x, const PercentileParams& params,
+                                 const float* grad, float* dx, const ParallelFor* parallel_for) {
+  GILFREE_RETURN_IF_ERROR(CheckGradientTypes(x));
+  ChannelAffine a(x.geometry.channels, x.geometry.batch);
+  GILFREE_RETURN_IF_ERROR(PercentileAffine(x, params, parallel_for, &a));
+  if (IsEmpty(x.geometry)) return Status::Ok();
+  AffineGradient(x, a, &params.mask, true, grad, dx, parallel_for);
   return Status::Ok();
 }
 

@@ -99,6 +99,29 @@ Status MinMaxScale(const ConstImage& x, const MaskParams& params, const DenseIma
 Status PercentileStretch(const ConstImage& x, const PercentileParams& params, const DenseImage& y,
                          const ParallelFor* parallel_for);
 
+// Gradients with respect to x, for automatic differentiation: `grad` is
+// d loss / d y and `dx` receives d loss / d x, both dense float32 [N, H, W, C]
+// (x's shape). Parameters are checked as by the ops above.
+//   normalize:          dx = grad * scale / std[c].
+//   standardize:        the full derivative, through the mean and the
+//     standard deviation: dx = (grad - mean(grad) - y * mean(grad * y)) / s
+//     over each image (or channel) with s = max(std, floor); where the floor
+//     is taken (std < floor), s does not depend on x and the y term drops.
+//   minmax_scale, percentile_stretch: lo and hi are held constant (their
+//     dependence on x is ignored): dx = grad / (hi - lo) for every valid
+//     element whose y was not clamped (percentile_stretch: lo <= x <= hi),
+//     0 for masked and clamped elements and where hi == lo.
+//   Example (standardize): x = {1, 2, 3, 4} (m = 2.5, s = 1.1180340),
+//   grad = {1, 0, 0, 0}: dx = {0.2683282, -0.3577709, -0.0894427, 0.1788854}.
+Status NormalizeGradient(const ConstImage& x, const NormalizeParams& params, const float* grad,
+                         float* dx, const ParallelFor* parallel_for);
+Status StandardizeGradient(const ConstImage& x, const StandardizeParams& params, const float* grad,
+                           float* dx, const ParallelFor* parallel_for);
+Status MinMaxScaleGradient(const ConstImage& x, const MaskParams& params, const float* grad,
+                           float* dx, const ParallelFor* parallel_for);
+Status PercentileStretchGradient(const ConstImage& x, const PercentileParams& params,
+                                 const float* grad, float* dx, const ParallelFor* parallel_for);
+
 // Checks only the parameters, without data: what the ops above check before
 // touching x. Adapters may call these to fail before allocating.
 Status ValidateNormalize(const NormalizeParams& params, int64_t channels);

@@ -664,6 +664,136 @@ TEST(PercentileStretch, LargeImagesOfFewDistinctValues) {
 }
 
 // ---------------------------------------------------------------------------
+// gradients: d loss / d x for loss = sum(grad * y). Expected values are worked
+// by hand (comments) or are central finite differences of the forward op.
+
+// d/dx[i] of sum(grad * op(x)) by central differences of step h, in float64
+// arithmetic over float32 outputs.
+template <typename Op>
+std::vector<float> FiniteDifferences(std::vector<float> x, const std::vector<float>& grad,
+                                     int64_t n, int64_t h, int64_t w, int64_t c, float step, Op op) {
+  std::vector<float> dx(x.size()), y(x.size());
+  auto loss = [&]() {
+    EXPECT_TRUE(op(Dense(x.data(), DType::kFloat32, n, h, w, c), Out(&y)).ok());
+    double total = 0;
+    for (size_t i = 0; i < y.size(); ++i) total += static_cast<double>(grad[i]) * y[i];
+    return total;
+  };
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float keep = x[i];
+    x[i] = keep + step;
+    const double up = loss();
+    x[i] = keep - step;
+    const double down = loss();
+    x[i] = keep;
+    dx[i] = static_cast<float>((up - down) / (2.0 * static_cast<double>(step)));
+  }
+  return dx;
+}
+
+TEST(Gradients, NormalizeIsScaleOverStd) {
+  // dx = grad * scale / std[c]: scale 0.5, std {2, 4} -> grad * {0.25, 0.125}.
+  const uint8_t x[4] = {1, 2, 3, 4};
+  const float grad[4] = {1, 1, 2, -8};
+  std::vector<double> mean = {1, 2}, sd = {2, 4};
+  std::vector<float> dx(4);
+  ASSERT_OK(NormalizeGradient(Dense(x, DType::kUInt8, 1, 1, 2, 2), Norm(mean, sd, 0.5), grad, dx.data(),
+                              nullptr));
+  ExpectNear(dx, {0.25f, 0.125f, 0.5f, -1});
+  // Parameters are checked as by the forward op.
+  std::vector<double> zero = {0};
+  EXPECT_FALSE(NormalizeGradient(Dense(x, DType::kUInt8, 1, 1, 2, 2), Norm(mean, zero), grad, dx.data(),
+                                 nullptr)
+                   .ok());
+}
+
+TEST(Gradients, StandardizeHeaderExample) {
+  // y = (x - m) / s, dx = (grad - mean(grad) - y * mean(grad * y)) / s with
+  // y = {-3, -1, 1, 3} / (2 s), mean(grad) = 1/4, mean(grad * y) = -3 / (8 s):
+  // dx[0] = (3/4 - 9 / (16 s^2)) / s = (0.75 - 0.45) / s = 0.3 / s, and so on.
+  const float x[4] = {1, 2, 3, 4};
+  const float grad[4] = {1, 0, 0, 0};
+  std::vector<float> dx(4);
+  ASSERT_OK(StandardizeGradient(Dense(x, DType::kFloat32, 1, 1, 4, 1), StandardizeParams{}, grad,
+                                dx.data(), nullptr));
+  const float s = std::sqrt(1.25f);
+  ExpectNear(dx, {0.3f / s, -0.4f / s, -0.1f / s, 0.2f / s});
+}
+
+TEST(Gradients, StandardizeMatchesFiniteDifferences) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> value(-3.0f, 5.0f);
+  for (bool per_channel : {false, true}) {
+    // Two images of 3 x 2 pixels x 3 channels; each image its own statistics.
+    std::vector<float> x(2 * 3 * 2 * 3), grad(x.size());
+    for (float& v : x) v = value(rng);
+    for (float& v : grad) v = value(rng);
+    StandardizeParams p;
+    p.per_channel = per_channel;
+    std::vector<float> dx(x.size());
+    const ParallelFor pf = ReversedChunks(1);
+    ASSERT_OK(StandardizeGradient(Dense(x.data(), DType::kFloat32, 2, 3, 2, 3), p, grad.data(), dx.data(),
+                                  &pf));
+    const std::vector<float> want =
+        FiniteDifferences(x, grad, 2, 3, 2, 3, 1e-2f, [&](const ConstImage& in, const DenseImage& out) {
+          return Standardize(in, p, out, nullptr);
+        });
+    ExpectNear(dx, want, 2e-3f);
+  }
+}
+
+TEST(Gradients, StandardizeBelowTheFloorIsCentringOnly) {
+  // {0, 0.25}: s = 0.125 < floor 1/sqrt(2), so y = (x - m) * sqrt(2) and
+  // dx = (grad - mean(grad)) * sqrt(2): grad {1, 0} -> {0.5, -0.5} * sqrt(2).
+  const float x[2] = {0, 0.25f};
+  const float grad[2] = {1, 0};
+  std::vector<float> dx(2);
+  ASSERT_OK(StandardizeGradient(Dense(x, DType::kFloat32, 1, 1, 2, 1), StandardizeParams{}, grad,
+                                dx.data(), nullptr));
+  ExpectNear(dx, {0.5f * std::sqrt(2.0f), -0.5f * std::sqrt(2.0f)});
+  // A constant image: the same, and finite.
+  const float c[2] = {7, 7};
+  ASSERT_OK(StandardizeGradient(Dense(c, DType::kFloat32, 1, 1, 2, 1), StandardizeParams{}, grad,
+                                dx.data(), nullptr));
+  ExpectNear(dx, {0.5f * std::sqrt(2.0f), -0.5f * std::sqrt(2.0f)});
+}
+
+TEST(Gradients, MinMaxHoldsTheRangeConstantAndZeroesMaskedElements) {
+  // Header example: nodata 0, lo = 10, hi = 30 -> dx = grad / 20 where valid.
+  const uint16_t x[4] = {0, 10, 20, 30};
+  const float grad[4] = {5, 2, 4, -6};
+  MaskParams p;
+  p.has_nodata = true;
+  p.nodata = 0;
+  std::vector<float> dx(4, 99.0f);
+  ASSERT_OK(MinMaxScaleGradient(Dense(x, DType::kUInt16, 1, 1, 4, 1), p, grad, dx.data(), nullptr));
+  ExpectNear(dx, {0, 0.1f, 0.2f, -0.3f});
+  // NaN is masked in float input; a constant band (hi == lo) has no slope.
+  const float f[4] = {kNaN, 1, 1, 1};
+  ASSERT_OK(MinMaxScaleGradient(Dense(f, DType::kFloat32, 1, 1, 4, 1), MaskParams{}, grad, dx.data(),
+                                nullptr));
+  ExpectNear(dx, {0, 0, 0, 0});
+}
+
+TEST(Gradients, PercentileZeroesClampedElementsAndSteps) {
+  // Header example: lo = 1, hi = 3, so dx = grad / 2 for 1 <= x <= 3, else 0.
+  const float x[5] = {0, 1, 2, 3, 100};
+  const float grad[5] = {1, 2, 4, 6, 8};
+  std::vector<float> dx(5, 99.0f);
+  ASSERT_OK(PercentileStretchGradient(Dense(x, DType::kFloat32, 1, 1, 5, 1), Pct(25, 75), grad, dx.data(),
+                                      nullptr));
+  ExpectNear(dx, {0, 1, 2, 3, 0});
+  // Equal percentiles give a step, flat on both sides.
+  const int16_t s[5] = {5, 9, 5, 5, 5};
+  ASSERT_OK(PercentileStretchGradient(Dense(s, DType::kInt16, 1, 1, 5, 1), Pct(0, 50), grad, dx.data(),
+                                      nullptr));
+  ExpectNear(dx, {0, 0, 0, 0, 0});
+  EXPECT_FALSE(PercentileStretchGradient(Dense(x, DType::kFloat32, 1, 1, 5, 1), Pct(75, 25), grad,
+                                         dx.data(), nullptr)
+                   .ok());
+}
+
+// ---------------------------------------------------------------------------
 // images large enough to be cut into several units of work (2^20 elements)
 
 TEST(LargeImages, StatisticsMergeAcrossUnits) {

@@ -103,19 +103,46 @@ absl::Status ParamValues(const Tensor& t, const char* name, std::vector<double>*
   return absl::OkStatus();
 }
 
-// Common part of every kernel: describe x, allocate y like x, call `run`.
-template <typename Run>
-void RunImageOp(OpKernelContext* ctx, Run&& run) {
+// Common part of every kernel. The forward op (kGradient false) allocates y
+// like x and calls run(x, y, parallel_for); its gradient op, whose last input
+// is `grad` (float32, x's shape), allocates dx (float32, x's shape) and calls
+// gradient(x, grad, dx, parallel_for).
+template <bool kGradient, typename Run, typename Gradient>
+void RunImageOp(OpKernelContext* ctx, Run&& run, Gradient&& gradient) {
   ConstImage x;
   OP_REQUIRES_OK(ctx, InputImage(ctx->input(kX), &x));
-  Tensor* y_tensor = nullptr;
-  OP_REQUIRES_OK(ctx, ctx->allocate_output(kY, ctx->input(kX).shape(), &y_tensor));
-  DenseImage y;
-  OP_REQUIRES_OK(ctx, OutputImage(y_tensor, &y));
   const ParallelFor parallel_for = IntraOpParallelFor(ctx);
-  OP_REQUIRES_OK(ctx, ToTf(run(x, y, &parallel_for)));
+  if constexpr (kGradient) {
+    const Tensor& grad = ctx->input(ctx->num_inputs() - 1);
+    OP_REQUIRES(ctx, grad.shape() == ctx->input(kX).shape(),
+                absl::InvalidArgumentError("grad has shape " + grad.shape().DebugString() +
+                                           "; expected x's shape " +
+                                           ctx->input(kX).shape().DebugString()));
+    Tensor* dx = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, grad.shape(), &dx));
+    OP_REQUIRES_OK(ctx, ToTf(gradient(x, grad.flat<float>().data(), dx->flat<float>().data(),
+                                      &parallel_for)));
+  } else {
+    Tensor* y_tensor = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(kY, ctx->input(kX).shape(), &y_tensor));
+    DenseImage y;
+    OP_REQUIRES_OK(ctx, OutputImage(y_tensor, &y));
+    OP_REQUIRES_OK(ctx, ToTf(run(x, y, &parallel_for)));
+  }
 }
 
+// Binds an op's parameters to its forward function and its gradient.
+#define GILFREE_RUN(ctx, p, Forward)                                                          \
+  RunImageOp<kGradient>(                                                                      \
+      ctx,                                                                                    \
+      [&](const ConstImage& x, const DenseImage& y, const ParallelFor* pf) {                  \
+        return Forward(x, p, y, pf);                                                          \
+      },                                                                                      \
+      [&](const ConstImage& x, const float* g, float* dx, const ParallelFor* pf) {            \
+        return Forward##Gradient(x, p, g, dx, pf);                                            \
+      })
+
+template <bool kGradient>
 class NormalizeOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
@@ -130,12 +157,11 @@ class NormalizeOp : public OpKernel {
     p.mean_size = static_cast<int64_t>(mean.size());
     p.std = std.data();
     p.std_size = static_cast<int64_t>(std.size());
-    RunImageOp(ctx, [&](const ConstImage& x, const DenseImage& y, const ParallelFor* pf) {
-      return Normalize(x, p, y, pf);
-    });
+    GILFREE_RUN(ctx, p, Normalize);
   }
 };
 
+template <bool kGradient>
 class StandardizeOp : public OpKernel {
  public:
   explicit StandardizeOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
@@ -146,15 +172,14 @@ class StandardizeOp : public OpKernel {
     StandardizeParams p;
     p.per_channel = per_channel_;
     OP_REQUIRES_OK(ctx, Optional(ctx, kEpsilon, "epsilon", &p.has_epsilon, &p.epsilon));
-    RunImageOp(ctx, [&](const ConstImage& x, const DenseImage& y, const ParallelFor* pf) {
-      return Standardize(x, p, y, pf);
-    });
+    GILFREE_RUN(ctx, p, Standardize);
   }
 
  private:
   bool per_channel_ = false;
 };
 
+template <bool kGradient>
 class MinMaxScaleOp : public OpKernel {
  public:
   explicit MinMaxScaleOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
@@ -166,15 +191,14 @@ class MinMaxScaleOp : public OpKernel {
     p.per_channel = per_channel_;
     OP_REQUIRES_OK(ctx, Optional(ctx, kMinMaxNodata, "nodata", &p.has_nodata, &p.nodata));
     OP_REQUIRES_OK(ctx, Scalar(ctx, kMinMaxFill, "fill", &p.fill));
-    RunImageOp(ctx, [&](const ConstImage& x, const DenseImage& y, const ParallelFor* pf) {
-      return MinMaxScale(x, p, y, pf);
-    });
+    GILFREE_RUN(ctx, p, MinMaxScale);
   }
 
  private:
   bool per_channel_ = true;
 };
 
+template <bool kGradient>
 class PercentileStretchOp : public OpKernel {
  public:
   explicit PercentileStretchOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
@@ -188,14 +212,14 @@ class PercentileStretchOp : public OpKernel {
     OP_REQUIRES_OK(ctx, Scalar(ctx, kHigh, "high", &p.high));
     OP_REQUIRES_OK(ctx, Optional(ctx, kPercentileNodata, "nodata", &p.mask.has_nodata, &p.mask.nodata));
     OP_REQUIRES_OK(ctx, Scalar(ctx, kPercentileFill, "fill", &p.mask.fill));
-    RunImageOp(ctx, [&](const ConstImage& x, const DenseImage& y, const ParallelFor* pf) {
-      return PercentileStretch(x, p, y, pf);
-    });
+    GILFREE_RUN(ctx, p, PercentileStretch);
   }
 
  private:
   bool per_channel_ = true;
 };
+
+#undef GILFREE_RUN
 
 }  // namespace
 }  // namespace tf
@@ -246,11 +270,60 @@ REGISTER_OP("Gilfree>PercentileStretch")
     .SetShapeFn(gilfree::tf::SameShapeAsX)
     .Doc("Clips each image (or channel) to its low/high percentiles and scales to [0, 1].");
 
-REGISTER_KERNEL_BUILDER(Name("Gilfree>Normalize").Device(tensorflow::DEVICE_CPU),
-                        gilfree::tf::NormalizeOp);
-REGISTER_KERNEL_BUILDER(Name("Gilfree>Standardize").Device(tensorflow::DEVICE_CPU),
-                        gilfree::tf::StandardizeOp);
-REGISTER_KERNEL_BUILDER(Name("Gilfree>MinMaxScale").Device(tensorflow::DEVICE_CPU),
-                        gilfree::tf::MinMaxScaleOp);
-REGISTER_KERNEL_BUILDER(Name("Gilfree>PercentileStretch").Device(tensorflow::DEVICE_CPU),
-                        gilfree::tf::PercentileStretchOp);
+// Gradients with respect to x (core/normalize.h): the forward op's inputs and
+// attributes but out_type, then grad = d loss / d y as float32.
+REGISTER_OP("Gilfree>NormalizeGrad")
+    .Input("x: T")
+    .Input("mean: double")
+    .Input("std: double")
+    .Input("scale: double")
+    .Input("grad: float")
+    .Output("dx: float")
+    .Attr(gilfree::tf::kInputTypes)
+    .SetShapeFn(gilfree::tf::SameShapeAsX)
+    .Doc("Gradient of Normalize with respect to x.");
+
+REGISTER_OP("Gilfree>StandardizeGrad")
+    .Input("x: T")
+    .Input("epsilon: double")
+    .Input("grad: float")
+    .Output("dx: float")
+    .Attr(gilfree::tf::kInputTypes)
+    .Attr("per_channel: bool = false")
+    .SetShapeFn(gilfree::tf::SameShapeAsX)
+    .Doc("Gradient of Standardize with respect to x, through its mean and standard deviation.");
+
+REGISTER_OP("Gilfree>MinMaxScaleGrad")
+    .Input("x: T")
+    .Input("nodata: double")
+    .Input("fill: double")
+    .Input("grad: float")
+    .Output("dx: float")
+    .Attr(gilfree::tf::kInputTypes)
+    .Attr("per_channel: bool = true")
+    .SetShapeFn(gilfree::tf::SameShapeAsX)
+    .Doc("Gradient of MinMaxScale with respect to x, its minimum and maximum held constant.");
+
+REGISTER_OP("Gilfree>PercentileStretchGrad")
+    .Input("x: T")
+    .Input("low: double")
+    .Input("high: double")
+    .Input("nodata: double")
+    .Input("fill: double")
+    .Input("grad: float")
+    .Output("dx: float")
+    .Attr(gilfree::tf::kInputTypes)
+    .Attr("per_channel: bool = true")
+    .SetShapeFn(gilfree::tf::SameShapeAsX)
+    .Doc("Gradient of PercentileStretch with respect to x, its percentiles held constant.");
+
+#define GILFREE_REGISTER(name, Op)                                                       \
+  REGISTER_KERNEL_BUILDER(Name("Gilfree>" name).Device(tensorflow::DEVICE_CPU),          \
+                          gilfree::tf::Op<false>);                                       \
+  REGISTER_KERNEL_BUILDER(Name("Gilfree>" name "Grad").Device(tensorflow::DEVICE_CPU),   \
+                          gilfree::tf::Op<true>)
+GILFREE_REGISTER("Normalize", NormalizeOp);
+GILFREE_REGISTER("Standardize", StandardizeOp);
+GILFREE_REGISTER("MinMaxScale", MinMaxScaleOp);
+GILFREE_REGISTER("PercentileStretch", PercentileStretchOp);
+#undef GILFREE_REGISTER

@@ -1,7 +1,8 @@
 // TensorFlow ops of the geometry family (core/warp.h holds the semantics):
 // Warp (affine, perspective, projective), Remap, PolynomialWarp,
-// FitPolynomial and WarpGrad. Kernels validate, allocate and call the core;
-// large outputs are split over TensorFlow's intra-op pool.
+// FitPolynomial, and the gradients WarpGrad, RemapGrad and PolynomialWarpGrad.
+// Kernels validate, allocate and call the core; large outputs are split over
+// TensorFlow's intra-op pool.
 #include <string>
 #include <vector>
 
@@ -152,20 +153,37 @@ class WarpBase : public OpKernel {
     return absl::OkStatus();
   }
 
-  // Allocates the output and runs the core.
+  // The forward op allocates the output and warps; its gradient op (same
+  // inputs, then `grad`: float32, the output's shape) allocates d loss /
+  // d image (float32, the image's shape) and runs the core's WarpGradient.
+  template <bool kGradient>
   void Run(OpKernelContext* ctx, const ConstImage& image, const Transform& transform,
            const WarpParams& params, int64_t h, int64_t w) {
-    Tensor* out = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, OutputTensorShape(ctx->input(0), h, w), &out));
+    const TensorShape out_shape = OutputTensorShape(ctx->input(0), h, w);
     const ParallelFor parallel_for = IntraOpParallelFor(ctx);
-    OP_REQUIRES_OK(ctx, ToTf(Warp(image, transform, params, h, w,
-                                  const_cast<char*>(out->tensor_data().data()), &parallel_for)));
+    Tensor* out = nullptr;
+    if constexpr (kGradient) {
+      const Tensor& grad = ctx->input(ctx->num_inputs() - 1);
+      OP_REQUIRES(ctx, grad.shape() == out_shape,
+                  absl::InvalidArgumentError("grad has shape " + grad.shape().DebugString() +
+                                             "; expected the output's shape " +
+                                             out_shape.DebugString()));
+      OP_REQUIRES_OK(ctx, ctx->allocate_output(0, ctx->input(0).shape(), &out));
+      OP_REQUIRES_OK(ctx, ToTf(WarpGradient(image, transform, params, h, w,
+                                            grad.flat<float>().data(), out->flat<float>().data(),
+                                            &parallel_for)));
+    } else {
+      OP_REQUIRES_OK(ctx, ctx->allocate_output(0, out_shape, &out));
+      OP_REQUIRES_OK(ctx, ToTf(Warp(image, transform, params, h, w,
+                                    const_cast<char*>(out->tensor_data().data()), &parallel_for)));
+    }
   }
 
   WarpParams params_;
 };
 
-// Warp(image, matrix, output_shape, fill_value, nodata)
+// Warp(image, matrix, output_shape, fill_value, nodata); WarpGrad adds grad.
+template <bool kGradient>
 class WarpOp : public WarpBase {
  public:
   explicit WarpOp(OpKernelConstruction* ctx) : WarpBase(ctx, Kind(ctx) == "projective") {
@@ -188,7 +206,7 @@ class WarpOp : public WarpBase {
                                              image.geometry.batch, &storage, &transform, &params)));
     int64_t h = 0, w = 0;
     OP_REQUIRES_OK(ctx, OutputSize(ctx->input(2), image, &h, &w));
-    Run(ctx, image, transform, params, h, w);
+    this->template Run<kGradient>(ctx, image, transform, params, h, w);
   }
 
  private:
@@ -201,7 +219,8 @@ class WarpOp : public WarpBase {
   bool inverse_ = false;
 };
 
-// Remap(image, map_x, map_y, fill_value, nodata)
+// Remap(image, map_x, map_y, fill_value, nodata); RemapGrad adds grad.
+template <bool kGradient>
 class RemapOp : public WarpBase {
  public:
   explicit RemapOp(OpKernelConstruction* ctx) : WarpBase(ctx, false) {}
@@ -224,11 +243,13 @@ class RemapOp : public WarpBase {
                                            &h, &w)));
     OP_REQUIRES_OK(ctx, ToTf(CheckOutputShape(image.geometry.batch, h, w, image.geometry.channels,
                                               image.dtype, "map_x")));
-    Run(ctx, image, transform, params, h, w);
+    this->template Run<kGradient>(ctx, image, transform, params, h, w);
   }
 };
 
-// PolynomialWarp(image, src_points, dst_points, output_shape, fill_value, nodata)
+// PolynomialWarp(image, src_points, dst_points, output_shape, fill_value, nodata);
+// PolynomialWarpGrad adds grad.
+template <bool kGradient>
 class PolynomialWarpOp : public WarpBase {
  public:
   explicit PolynomialWarpOp(OpKernelConstruction* ctx) : WarpBase(ctx, false) {
@@ -251,7 +272,7 @@ class PolynomialWarpOp : public WarpBase {
                                                  order_, &storage, &transform)));
     int64_t h = 0, w = 0;
     OP_REQUIRES_OK(ctx, OutputSize(ctx->input(3), image, &h, &w));
-    Run(ctx, image, transform, params, h, w);
+    this->template Run<kGradient>(ctx, image, transform, params, h, w);
   }
 
  private:
@@ -284,52 +305,6 @@ class FitPolynomialOp : public OpKernel {
 
  private:
   int order_ = 1;
-};
-
-// WarpGrad(image, matrix, fill_value, nodata, grad) -> d loss / d image (float32)
-class WarpGradOp : public WarpBase {
- public:
-  explicit WarpGradOp(OpKernelConstruction* ctx) : WarpBase(ctx, Kind(ctx) == "projective") {
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("kind", &kind_));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("inverse", &inverse_));
-  }
-
-  void Compute(OpKernelContext* ctx) override {
-    const Tensor& image_tensor = ctx->input(0);
-    ConstImage image;
-    OP_REQUIRES_OK(ctx, WarpImage(image_tensor, &image));
-    WarpParams params;
-    std::vector<double> fill, storage;
-    OP_REQUIRES_OK(ctx, Params(ctx, 2, 3, &params, &fill));
-    const Tensor& matrix = ctx->input(1);
-    const std::vector<int64_t> mshape = ShapeOf(matrix);
-    Transform transform;
-    OP_REQUIRES_OK(ctx, ToTf(MatrixTransform(kind_, matrix.flat<double>().data(), matrix.dims(),
-                                             mshape.data(), inverse_, image_tensor.dims(),
-                                             image.geometry.batch, &storage, &transform, &params)));
-    const Tensor& grad = ctx->input(4);
-    OP_REQUIRES(ctx, grad.dims() == image_tensor.dims(),
-                absl::InvalidArgumentError("grad must have the output's rank"));
-    const int rank = grad.dims();
-    const int64_t h = grad.dim_size(rank == 4 ? 1 : 0), w = grad.dim_size(rank == 4 ? 2 : 1);
-    OP_REQUIRES(ctx, grad.NumElements() == image.geometry.batch * h * w * image.geometry.channels,
-                absl::InvalidArgumentError("grad does not match the image's batch and channels"));
-    Tensor* out = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, image_tensor.shape(), &out));
-    const ParallelFor parallel_for = IntraOpParallelFor(ctx);
-    OP_REQUIRES_OK(ctx, ToTf(WarpGradient(image, transform, params, h, w,
-                                          grad.flat<float>().data(), out->flat<float>().data(),
-                                          &parallel_for)));
-  }
-
- private:
-  static std::string Kind(OpKernelConstruction* ctx) {
-    std::string kind;
-    (void)ctx->GetAttr("kind", &kind);
-    return kind;
-  }
-  std::string kind_;
-  bool inverse_ = false;
 };
 
 absl::Status WarpShape(InferenceContext* c) { return SizedOutputShape(c, 0, 2); }
@@ -386,6 +361,7 @@ REGISTER_OP("Gilfree>Warp")
 REGISTER_OP("Gilfree>WarpGrad")
     .Input("image: T")
     .Input("matrix: double")
+    .Input("output_shape: int32")
     .Input("fill_value: double")
     .Input("nodata: double")
     .Input("grad: float")
@@ -411,6 +387,20 @@ REGISTER_OP("Gilfree>Remap")
     .SetShapeFn(gilfree::tf::RemapShape)
     .Doc("Samples the image at dense coordinate maps.");
 
+REGISTER_OP("Gilfree>RemapGrad")
+    .Input("image: T")
+    .Input("map_x: float")
+    .Input("map_y: float")
+    .Input("fill_value: double")
+    .Input("nodata: double")
+    .Input("grad: float")
+    .Output("image_grad: float")
+    .Attr(gilfree::tf::kImageTypes)
+    .Attr("interpolation: string = 'bilinear'")
+    .Attr("fill_mode: string = 'constant'")
+    .SetShapeFn(gilfree::tf::SameShapeAsImage)
+    .Doc("Gradient of Remap with respect to the image.");
+
 REGISTER_OP("Gilfree>PolynomialWarp")
     .Input("image: T")
     .Input("src_points: double")
@@ -426,6 +416,22 @@ REGISTER_OP("Gilfree>PolynomialWarp")
     .SetShapeFn(gilfree::tf::PolynomialWarpShape)
     .Doc("Ground-control-point polynomial warp.");
 
+REGISTER_OP("Gilfree>PolynomialWarpGrad")
+    .Input("image: T")
+    .Input("src_points: double")
+    .Input("dst_points: double")
+    .Input("output_shape: int32")
+    .Input("fill_value: double")
+    .Input("nodata: double")
+    .Input("grad: float")
+    .Output("image_grad: float")
+    .Attr(gilfree::tf::kImageTypes)
+    .Attr("order: int = 1")
+    .Attr("interpolation: string = 'bilinear'")
+    .Attr("fill_mode: string = 'constant'")
+    .SetShapeFn(gilfree::tf::SameShapeAsImage)
+    .Doc("Gradient of PolynomialWarp with respect to the image.");
+
 REGISTER_OP("Gilfree>FitPolynomial")
     .Input("src_points: double")
     .Input("dst_points: double")
@@ -435,11 +441,14 @@ REGISTER_OP("Gilfree>FitPolynomial")
     .SetShapeFn(gilfree::tf::FitPolynomialShape)
     .Doc("Least-squares polynomial with f(src_points) ~= dst_points.");
 
-REGISTER_KERNEL_BUILDER(Name("Gilfree>Warp").Device(tensorflow::DEVICE_CPU), gilfree::tf::WarpOp);
-REGISTER_KERNEL_BUILDER(Name("Gilfree>WarpGrad").Device(tensorflow::DEVICE_CPU),
-                        gilfree::tf::WarpGradOp);
-REGISTER_KERNEL_BUILDER(Name("Gilfree>Remap").Device(tensorflow::DEVICE_CPU), gilfree::tf::RemapOp);
-REGISTER_KERNEL_BUILDER(Name("Gilfree>PolynomialWarp").Device(tensorflow::DEVICE_CPU),
-                        gilfree::tf::PolynomialWarpOp);
+#define GILFREE_REGISTER(name, Op)                                                       \
+  REGISTER_KERNEL_BUILDER(Name("Gilfree>" name).Device(tensorflow::DEVICE_CPU),          \
+                          gilfree::tf::Op<false>);                                       \
+  REGISTER_KERNEL_BUILDER(Name("Gilfree>" name "Grad").Device(tensorflow::DEVICE_CPU),   \
+                          gilfree::tf::Op<true>)
+GILFREE_REGISTER("Warp", WarpOp);
+GILFREE_REGISTER("Remap", RemapOp);
+GILFREE_REGISTER("PolynomialWarp", PolynomialWarpOp);
+#undef GILFREE_REGISTER
 REGISTER_KERNEL_BUILDER(Name("Gilfree>FitPolynomial").Device(tensorflow::DEVICE_CPU),
                         gilfree::tf::FitPolynomialOp);

@@ -247,6 +247,64 @@ def percentile_stretch(
         )
 
 
+# Gradients with respect to x (core/normalize.h): float x only; an integer x
+# is not differentiable. minmax_scale and percentile_stretch hold their
+# statistics constant.
+_NORMALIZE_GRAD_DTYPES = (tf.float16, tf.bfloat16, tf.float32)
+
+
+def _x_gradient(op: tf.Operation, grad: tf.Tensor) -> tf.Tensor | None:
+    x = op.inputs[0]
+    if x.dtype not in _NORMALIZE_GRAD_DTYPES:
+        return None
+    kernel = {
+        "Gilfree>Normalize": "gilfree_normalize_grad",
+        "Gilfree>Standardize": "gilfree_standardize_grad",
+        "Gilfree>MinMaxScale": "gilfree_min_max_scale_grad",
+        "Gilfree>PercentileStretch": "gilfree_percentile_stretch_grad",
+    }[op.type]
+    attrs = {} if op.type == "Gilfree>Normalize" else {"per_channel": op.get_attr("per_channel")}
+    dx = getattr(load_ops(), kernel)(*op.inputs, tf.cast(grad, tf.float32), **attrs)
+    return tf.cast(dx, x.dtype)
+
+
+def _channel_sums(t: tf.Tensor, x: tf.Tensor) -> tf.Tensor:
+    """Sums of t (x's shape) per channel: [C], with C = 1 below rank 3."""
+    if x.shape.rank is not None:
+        channels = tf.shape(x)[-1] if x.shape.rank >= 3 else 1
+    else:
+        channels = tf.where(tf.rank(x) >= 3, tf.shape(x)[-1], 1)
+    return tf.reduce_sum(tf.reshape(t, [-1, channels]), axis=0)
+
+
+def _to_param(per_channel: tf.Tensor, param: tf.Tensor) -> tf.Tensor:
+    """Per-channel sums reduced to a parameter of 1 or C values, in its shape."""
+    grouped = tf.reshape(per_channel, [tf.size(param), -1])
+    return tf.reshape(tf.reduce_sum(grouped, axis=1), tf.shape(param))
+
+
+@tf.RegisterGradient("Gilfree>Normalize")
+def _normalize_gradient(op: tf.Operation, grad: tf.Tensor) -> list[tf.Tensor | None]:
+    # y = (x * scale - mean) / std: d mean = -g / std, d std = -g y / std,
+    # d scale = g x / std, each summed over what the parameter covers.
+    x, mean, std, scale = op.inputs
+    g = tf.cast(grad, tf.float64)
+    y = tf.cast(op.outputs[0], tf.float64)
+    sum_g = _channel_sums(g, x)
+    std_c = tf.broadcast_to(tf.reshape(std, [-1]), tf.shape(sum_g))
+    d_mean = _to_param(-sum_g / std_c, mean)
+    d_std = _to_param(-_channel_sums(g * y, x) / std_c, std)
+    d_scale = tf.reduce_sum(_channel_sums(g * tf.cast(x, tf.float64), x) / std_c)
+    return [_x_gradient(op, grad), d_mean, d_std, tf.reshape(d_scale, tf.shape(scale))]
+
+
+@tf.RegisterGradient("Gilfree>Standardize")
+@tf.RegisterGradient("Gilfree>MinMaxScale")
+@tf.RegisterGradient("Gilfree>PercentileStretch")
+def _statistics_gradient(op: tf.Operation, grad: tf.Tensor) -> list[tf.Tensor | None]:
+    return [_x_gradient(op, grad)] + [None] * (len(op.inputs) - 1)
+
+
 def _element_type(dtype: Any, arg: str) -> tf.DType:
     try:
         return tf.as_dtype(_schema.element_type(dtype, arg))
@@ -475,22 +533,40 @@ def _matrix_warp(
 
 
 @tf.RegisterGradient("Gilfree>Warp")
+@tf.RegisterGradient("Gilfree>Remap")
+@tf.RegisterGradient("Gilfree>PolynomialWarp")
 def _warp_gradient(op: tf.Operation, grad: tf.Tensor) -> list[tf.Tensor | None]:
+    """d loss / d image (float images); the other inputs get none."""
     image = op.inputs[0]
+    others = [None] * (len(op.inputs) - 1)
     if image.dtype not in _GRAD_DTYPES:
-        return [None] * 5
-    image_grad = load_ops().gilfree_warp_grad(
-        image,
-        op.inputs[1],
-        op.inputs[3],
-        op.inputs[4],
-        tf.cast(grad, tf.float32),
-        kind=op.get_attr("kind"),
-        inverse=op.get_attr("inverse"),
-        interpolation=op.get_attr("interpolation"),
-        fill_mode=op.get_attr("fill_mode"),
-    )
-    return [tf.cast(image_grad, image.dtype), None, None, None, None]
+        return [None, *others]
+    kernel, own_attrs = {
+        "Gilfree>Warp": ("gilfree_warp_grad", ("kind", "inverse")),
+        "Gilfree>Remap": ("gilfree_remap_grad", ()),
+        "Gilfree>PolynomialWarp": ("gilfree_polynomial_warp_grad", ("order",)),
+    }[op.type]
+    attrs = {a: op.get_attr(a) for a in ("interpolation", "fill_mode", *own_attrs)}
+    image_grad = getattr(load_ops(), kernel)(*op.inputs, tf.cast(grad, tf.float32), **attrs)
+    return [tf.cast(image_grad, image.dtype), *others]
+
+
+# Not differentiable: the least-squares fit, the decoders (bytes in) and the
+# gradient ops themselves (no second derivatives).
+for _op in (
+    "FitPolynomial",
+    "DecodeNpy",
+    "DecodeNpz",
+    "DecodeRecords",
+    "WarpGrad",
+    "RemapGrad",
+    "PolynomialWarpGrad",
+    "NormalizeGrad",
+    "StandardizeGrad",
+    "MinMaxScaleGrad",
+    "PercentileStretchGrad",
+):
+    tf.no_gradient(f"Gilfree>{_op}")
 
 
 @tf.autograph.experimental.do_not_convert
