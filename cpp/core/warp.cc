@@ -1,6 +1,7 @@
 // Geometric warps: validation, matrix preparation, polynomial fitting, the
 // parallel driver of the row loops (simd/warp_impl.inc) and the gradient.
 #include "warp.h"
+#include "warp_v3.h"
 
 #include <algorithm>
 #include <cctype>
@@ -84,10 +85,19 @@ Status CheckOutputShape(int64_t batch, int64_t height, int64_t width, int64_t ch
 }
 
 Status ValidateWarpParams(const WarpParams& params, DType dtype, int64_t channels) {
-  if (!IsImageDType(dtype) || dtype == DType::kInt32) {
+  const bool v3_only = dtype == DType::kInt32 || dtype == DType::kInt64 || dtype == DType::kFloat64;
+  if (!IsV3DType(dtype)) {
     return Status::InvalidArgument(std::string("image dtype must be one of uint8, uint16, int16, "
-                                               "float16, bfloat16, float32, got ") +
+                                               "float16, bfloat16, float32 (projective_transform "
+                                               "also int32, int64, float64), got ") +
                                    DTypeName(dtype));
+  }
+  if (v3_only && (!params.tf_compat || params.has_nodata ||
+                  params.interpolation == Interpolation::kBicubic)) {
+    return Status::InvalidArgument(
+        std::string("image dtype ") + DTypeName(dtype) +
+        " is supported only by projective_transform, with nearest or bilinear interpolation "
+        "and no nodata; expected uint8, uint16, int16, float16, bfloat16 or float32");
   }
   if (params.fill_size != 0 && params.fill_size != 1 && params.fill_size != channels) {
     return Status::InvalidArgument("fill_value must have 1 value or one per channel (" +
@@ -541,6 +551,10 @@ Status Warp(const ConstImage& src, const Transform& transform, const WarpParams&
   GILFREE_RETURN_IF_ERROR(CheckTransform(src, transform));
   const int64_t channels = g.channels;
   if (g.batch == 0 || channels == 0 || out_h == 0 || out_w == 0) return Status::Ok();
+  if (UsesV3Arithmetic(transform, params)) {
+    WarpV3(src, transform, params, out_h, out_w, dst, parallel_for);
+    return Status::Ok();
+  }
   const std::vector<float> fill = ResolveFill(params, channels, src.dtype);
   simd::WarpRowsArgs args;
   args.src = &src;

@@ -32,6 +32,11 @@
 // Arithmetic is float32 (coordinates too, except polynomials, evaluated in
 // float64). Integer outputs round to nearest even and saturate.
 //
+// Kind projective with nearest or bilinear interpolation and no nodata is
+// computed by warp_v3.h instead: ImageProjectiveTransformV3's arithmetic bit
+// for bit (integer results truncate), for its dtypes (int32, int64 and
+// float64 too, which no other kind takes).
+//
 // Example: a 1x4 float32 image {10, 20, 30, 40}, affine dst->src matrix
 // [[1, 0, 0.25], [0, 1, 0]], bilinear, fill constant 0 gives
 // {12.5, 22.5, 32.5, 30} (the last pixel blends 40 with the fill 0 at x = 4);
@@ -96,7 +101,9 @@ struct Transform {
 struct WarpParams {
   Interpolation interpolation = Interpolation::kBilinear;
   FillMode fill_mode = FillMode::kConstant;
-  bool tf_compat = false;  // ImageProjectiveTransformV3 coordinate folding and rounding
+  // ImageProjectiveTransformV3's rules (kind projective): set by MatrixTransform,
+  // and by the adapters before ValidateWarpParams (it admits V3's dtypes).
+  bool tf_compat = false;
   const double* fill_value = nullptr;  // 1 or `channels` values
   int64_t fill_size = 0;               // 0 means 0 (or nodata when has_nodata)
   bool has_nodata = false;
@@ -104,7 +111,9 @@ struct WarpParams {
 };
 
 // Validates the parameters against the source's dtype and channel count:
-// fill_value length and finiteness (integer images), nodata representable.
+// the dtype (int32, int64, float64 only with tf_compat, nearest or bilinear,
+// no nodata), fill_value length and finiteness (integer images), nodata
+// representable.
 Status ValidateWarpParams(const WarpParams& params, DType dtype, int64_t channels);
 
 // Converts user matrices to output->source coefficients. `matrices` holds

@@ -29,7 +29,9 @@ std::vector<int64_t> ShapeOf(const py::array& a) {
   return std::vector<int64_t>(a.shape(), a.shape() + a.ndim());
 }
 
-DType ImageDType(const py::array& x, const char* arg) {
+// `v3`: projective_transform, which also takes ImageProjectiveTransformV3's
+// int32, int64 and float64.
+DType ImageDType(const py::array& x, const char* arg, bool v3) {
   const py::dtype dt = x.dtype();
   const char kind = dt.kind();
   const auto size = dt.itemsize();
@@ -38,9 +40,13 @@ DType ImageDType(const py::array& x, const char* arg) {
   if (kind == 'i' && size == 2) return DType::kInt16;
   if (kind == 'f' && size == 2) return DType::kFloat16;
   if (kind == 'f' && size == 4) return DType::kFloat32;
+  if (v3 && kind == 'i' && size == 4) return DType::kInt32;
+  if (v3 && kind == 'i' && size == 8) return DType::kInt64;
+  if (v3 && kind == 'f' && size == 8) return DType::kFloat64;
   throw py::type_error(std::string(arg) + " has unsupported dtype " +
                        py::str(static_cast<py::object>(dt)).cast<std::string>() +
-                       "; expected uint8, uint16, int16, float16 or float32");
+                       "; expected uint8, uint16, int16, float16" +
+                       (v3 ? ", float32, int32, int64 or float64" : " or float32"));
 }
 
 // Runs fn over [0, total) on `threads` threads (the calling one included).
@@ -73,7 +79,8 @@ struct WarpCall {
   WarpCall(const py::array& image, const std::string& interpolation, const std::string& fill_mode,
            bool tf_modes, const Doubles& fill_value, const py::object& nodata, int threads_arg) {
     const char* arg = tf_modes ? "images" : "image";
-    src.dtype = ImageDType(image, arg);
+    src.dtype = ImageDType(image, arg, tf_modes);
+    params.tf_compat = tf_modes;  // projective: set before the parameters are checked
     if (image.dtype().byteorder() == '>') {
       throw py::type_error("image must be in native byte order");
     }

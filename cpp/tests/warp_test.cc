@@ -897,5 +897,120 @@ TEST(WarpGradient, Errors) {
                  "image dtype must be one of");
 }
 
+// ---------------------------------------------------------------------------
+// kind projective: ImageProjectiveTransformV3's arithmetic (core/warp_v3.h)
+
+namespace v3 {
+
+Transform Projective(const std::vector<double>& rows) {
+  Transform t;
+  t.kind = TransformKind::kProjective;
+  t.coefficients = rows.data();
+  t.count = static_cast<int64_t>(rows.size() / 8);
+  return t;
+}
+
+WarpParams V3Params(Interpolation interp, FillMode mode, const std::vector<double>* fill = nullptr) {
+  WarpParams p = Params(interp, mode, fill);
+  p.tf_compat = true;
+  return p;
+}
+
+}  // namespace v3
+
+TEST(WarpV3, HeaderExample) {
+  // sx = x + 0.5: bilinear midpoints {15, 25}, the last blends 30 with the fill 0.
+  const std::vector<double> rows = {1, 0, 0.5, 0, 1, 0, 0, 0};
+  const WarpParams p = v3::V3Params(Interpolation::kBilinear, FillMode::kConstant);
+  const auto f = WarpTo<float>({10, 20, 30}, DType::kFloat32, 1, 1, 3, 1, v3::Projective(rows), p, 1, 3);
+  EXPECT_EQ(f, (std::vector<float>{15, 25, 15}));
+  // uint8 {10, 21, 31}: 15.5 and 26 and 15.5; results truncate: {15, 26, 15}.
+  const auto u = WarpTo<uint8_t>({10, 21, 31}, DType::kUInt8, 1, 1, 3, 1, v3::Projective(rows), p, 1, 3);
+  EXPECT_EQ(u, (std::vector<uint8_t>{15, 26, 15}));
+}
+
+TEST(WarpV3, NearestTiesAwayFromZeroAndNewDTypes) {
+  // sx = x - 0.5: -0.5 rounds to -1 (outside: fill 7), 0.5 to 1, 1.5 to 2.
+  const std::vector<double> rows = {1, 0, -0.5, 0, 1, 0, 0, 0};
+  const std::vector<double> fill = {7};
+  const WarpParams p = v3::V3Params(Interpolation::kNearest, FillMode::kConstant, &fill);
+  const int64_t big = (int64_t{1} << 62) + 1;  // not a float: nearest copies it exactly
+  const auto i64 = WarpTo<int64_t>({big, 2, 3}, DType::kInt64, 1, 1, 3, 1, v3::Projective(rows), p, 1, 3);
+  EXPECT_EQ(i64, (std::vector<int64_t>{7, 2, 3}));
+  const auto f64 = WarpTo<double>({0.1, 0.2, 0.3}, DType::kFloat64, 1, 1, 3, 1, v3::Projective(rows), p, 1, 3);
+  EXPECT_EQ(f64, (std::vector<double>{7, 0.2, 0.3}));
+}
+
+TEST(WarpV3, FillConvertsAsTensorFlowOnX86) {
+  // Everything outside. uint8 T(float): -1 -> 255 (low bits of int32 -1),
+  // 300 -> 44, 2.75 -> 2; int32 T(3e9f) -> INT32_MIN.
+  const std::vector<double> rows = {1, 0, 9, 0, 1, 0, 0, 0};
+  for (const auto& [value, want] : std::vector<std::pair<double, uint8_t>>{{-1, 255}, {300, 44}, {2.75, 2}}) {
+    const std::vector<double> fill = {value};
+    const WarpParams p = v3::V3Params(Interpolation::kBilinear, FillMode::kConstant, &fill);
+    const auto u = WarpTo<uint8_t>({1, 2}, DType::kUInt8, 1, 1, 2, 1, v3::Projective(rows), p, 1, 2);
+    EXPECT_EQ(u, (std::vector<uint8_t>{want, want})) << value;
+  }
+  const std::vector<double> fill = {3e9};
+  const WarpParams p = v3::V3Params(Interpolation::kNearest, FillMode::kConstant, &fill);
+  const auto i32 = WarpTo<int32_t>({1, 2}, DType::kInt32, 1, 1, 2, 1, v3::Projective(rows), p, 1, 2);
+  EXPECT_EQ(i32[0], std::numeric_limits<int32_t>::min());
+}
+
+TEST(WarpV3, ReflectAndWrapMapTheContinuousCoordinate) {
+  // W = 4, sx = x - 1.5. reflect: -1.5 -> -(-1.5) - 1 = 0.5, -0.5 -> -0.5,
+  // clamped to 0; wrap: -1.5 + 4 * (trunc(1.5 / 3) + 1) = 2.5, -0.5 -> 3.5,
+  // clamped to 3. Bilinear on {0, 10, 20, 30}.
+  const std::vector<double> rows = {1, 0, -1.5, 0, 1, 0, 0, 0};
+  const std::vector<float> src = {0, 10, 20, 30};
+  const auto r = WarpTo<float>(src, DType::kFloat32, 1, 1, 4, 1, v3::Projective(rows),
+                               v3::V3Params(Interpolation::kBilinear, FillMode::kReflect), 1, 4);
+  EXPECT_EQ(r, (std::vector<float>{5, 0, 5, 15}));
+  const auto w = WarpTo<float>(src, DType::kFloat32, 1, 1, 4, 1, v3::Projective(rows),
+                               v3::V3Params(Interpolation::kBilinear, FillMode::kWrap), 1, 4);
+  EXPECT_EQ(w, (std::vector<float>{25, 30, 5, 15}));
+}
+
+TEST(WarpV3, KZeroGivesTheFill) {
+  // k = 1 - 0.5 x is 0 at x = 2.
+  const std::vector<double> rows = {1, 0, 0, 0, 1, 0, -0.5, 0};
+  const std::vector<double> fill = {-4};
+  const auto y = WarpTo<float>({1, 2, 3, 4}, DType::kFloat32, 1, 1, 4, 1, v3::Projective(rows),
+                               v3::V3Params(Interpolation::kNearest, FillMode::kConstant, &fill), 1, 4);
+  EXPECT_EQ(y[2], -4.0f);
+}
+
+TEST(WarpV3, VectorAndScalarStepsAgree) {
+  // The first pixels of a wide row go through the vector step, those of a
+  // narrow row (fewer than 4) through the scalar one: the same bits.
+  std::vector<float> src(9 * 11 * 2);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<float>((i * 37) % 101) * 0.37f;
+  const std::vector<double> rows = {0.93, 0.21, -2.5, -0.17, 1.08, 1.25, 0.003, -0.002};
+  for (Interpolation interp : {Interpolation::kNearest, Interpolation::kBilinear}) {
+    for (FillMode mode : {FillMode::kConstant, FillMode::kReflect, FillMode::kWrap, FillMode::kNearest}) {
+      const WarpParams p = v3::V3Params(interp, mode);
+      const auto wide = WarpTo<float>(src, DType::kFloat32, 1, 9, 11, 2, v3::Projective(rows), p, 12, 13);
+      const auto narrow = WarpTo<float>(src, DType::kFloat32, 1, 9, 11, 2, v3::Projective(rows), p, 12, 3);
+      for (int64_t y = 0; y < 12; ++y) {
+        for (int64_t i = 0; i < 3 * 2; ++i) {
+          EXPECT_EQ(std::memcmp(&wide[(y * 13) * 2 + i], &narrow[(y * 3) * 2 + i], 4), 0)
+              << "row " << y << " element " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST(WarpV3, OnlyProjectiveTakesItsDTypes) {
+  const std::vector<int32_t> src = {1, 2, 3, 4};
+  const std::vector<double> affine = {1, 0, 0, 0, 1, 0};
+  std::vector<int32_t> dst(4);
+  const Status s = Warp(Dense(src.data(), DType::kInt32, 1, 2, 2, 1), Affine(affine),
+                        Params(Interpolation::kBilinear, FillMode::kConstant), 2, 2, dst.data(), nullptr);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("int32 is supported only by projective_transform"), std::string::npos)
+      << s.message();
+}
+
 }  // namespace
 }  // namespace gilfree

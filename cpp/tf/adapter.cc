@@ -26,6 +26,8 @@ absl::Status CoreDType(tensorflow::DataType dtype, const char* arg, DType* out) 
     case tensorflow::DT_HALF: *out = DType::kFloat16; break;
     case tensorflow::DT_BFLOAT16: *out = DType::kBFloat16; break;
     case tensorflow::DT_FLOAT: *out = DType::kFloat32; break;
+    case tensorflow::DT_INT64: *out = DType::kInt64; break;
+    case tensorflow::DT_DOUBLE: *out = DType::kFloat64; break;
     default:
       return absl::InvalidArgumentError(std::string(arg) + " has unsupported dtype " +
                                         tensorflow::DataTypeString(dtype));

@@ -25,7 +25,9 @@ using tensorflow::shape_inference::DimensionHandle;
 using tensorflow::shape_inference::InferenceContext;
 using tensorflow::shape_inference::ShapeHandle;
 
-constexpr char kImageTypes[] = "T: {uint8, uint16, int16, half, bfloat16, float}";
+// int32, int64 and double: projective_transform only (ValidateWarpParams).
+constexpr char kImageTypes[] =
+    "T: {uint8, uint16, int16, int32, int64, half, bfloat16, float, double}";
 
 std::vector<int64_t> ShapeOf(const Tensor& t) {
   std::vector<int64_t> s(t.dims());
@@ -127,6 +129,7 @@ class WarpBase : public OpKernel {
     OP_REQUIRES_OK(ctx, ctx->GetAttr("fill_mode", &fill_mode));
     OP_REQUIRES_OK(ctx, ToTf(ParseInterpolation(interpolation, tf_modes, &params_.interpolation)));
     OP_REQUIRES_OK(ctx, ToTf(ParseFillMode(fill_mode, tf_modes, &params_.fill_mode)));
+    params_.tf_compat = tf_modes;  // projective: set before the parameters are checked
   }
 
  protected:

@@ -23,6 +23,8 @@ _ops: Any = None
 
 _INPUT_DTYPES = (tf.uint8, tf.uint16, tf.int16, tf.int32, tf.float16, tf.bfloat16, tf.float32)
 _OUTPUT_DTYPES = (tf.float32, tf.float16, tf.bfloat16)
+#: Image dtypes with a gradient (every op); other dtypes get None.
+_GRAD_DTYPES = (tf.float16, tf.bfloat16, tf.float32)
 
 Number = float | int
 Params = Number | Sequence[Number] | tf.Tensor
@@ -250,12 +252,11 @@ def percentile_stretch(
 # Gradients with respect to x (core/normalize.h): float x only; an integer x
 # is not differentiable. minmax_scale and percentile_stretch hold their
 # statistics constant.
-_NORMALIZE_GRAD_DTYPES = (tf.float16, tf.bfloat16, tf.float32)
 
 
 def _x_gradient(op: tf.Operation, grad: tf.Tensor) -> tf.Tensor | None:
     x = op.inputs[0]
-    if x.dtype not in _NORMALIZE_GRAD_DTYPES:
+    if x.dtype not in _GRAD_DTYPES:
         return None
     kernel = {
         "Gilfree>Normalize": "gilfree_normalize_grad",
@@ -412,13 +413,16 @@ def decode_records(
 # --- geometry (docs/geometry-spec.md) ---------------------------------------------
 
 _IMAGE_DTYPES = (tf.uint8, tf.uint16, tf.int16, tf.float16, tf.bfloat16, tf.float32)
-_GRAD_DTYPES = (tf.float16, tf.bfloat16, tf.float32)
+#: projective_transform also takes ImageProjectiveTransformV3's other dtypes.
+_V3_DTYPES = (*_IMAGE_DTYPES, tf.int32, tf.int64, tf.float64)
 
 
-def _image(image: Any, arg: str = "image") -> tf.Tensor:
+def _image(
+    image: Any, arg: str = "image", dtypes: tuple[tf.DType, ...] = _IMAGE_DTYPES
+) -> tf.Tensor:
     image = tf.convert_to_tensor(image)
-    if image.dtype not in _IMAGE_DTYPES:
-        names = ", ".join(d.name for d in _IMAGE_DTYPES)
+    if image.dtype not in dtypes:
+        names = ", ".join(d.name for d in dtypes)
         raise tf.errors.InvalidArgumentError(
             None, None, f"{arg} has unsupported dtype {image.dtype.name}; expected one of {names}"
         )
@@ -520,7 +524,7 @@ def _matrix_warp(
     nodata: Any,
 ) -> tf.Tensor:
     return load_ops().gilfree_warp(
-        _image(image, "images" if kind == "projective" else "image"),
+        _image(image, "images", _V3_DTYPES) if kind == "projective" else _image(image),
         _doubles(matrix, "transforms" if kind == "projective" else "matrix"),
         _output_size(output_shape),
         _fill(fill_value),
@@ -666,12 +670,15 @@ def projective_transform(
     """A drop-in for ``tf.raw_ops.ImageProjectiveTransformV3``.
 
     ``images`` [N, H, W, C]; ``transforms`` [N, 8] or [1, 8] output-to-input rows;
-    ``interpolation`` "nearest" or "bilinear" (or "bicubic"); ``fill_mode``
+    ``interpolation`` "nearest" or "bilinear"; ``fill_mode``
     "constant", "reflect", "wrap" or "nearest" with TensorFlow's rules; names are
-    case-insensitive. Integer outputs are rounded (TensorFlow truncates).
+    case-insensitive. With nearest or bilinear interpolation the result is
+    ``ImageProjectiveTransformV3``'s bit for bit (its float32 arithmetic; integer
+    results truncate), for every dtype it takes: uint8, int32, int64, float16,
+    bfloat16, float32, float64 (and uint16, int16).
     """
     with tf.name_scope(name or "projective_transform"):
-        images = _image(images, "images")
+        images = _image(images, "images", _V3_DTYPES)
         if images.shape.rank is not None and images.shape.rank != 4:
             raise tf.errors.InvalidArgumentError(
                 None, None, f"images must have rank 4 [N, H, W, C], got shape {images.shape}"

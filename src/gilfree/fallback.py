@@ -425,18 +425,24 @@ def decode_records(
 # checked at once.
 
 _GEOMETRY_DTYPES = (tf.uint8, tf.uint16, tf.int16, tf.float16, tf.float32, tf.bfloat16)
+#: projective_transform also takes ImageProjectiveTransformV3's int32, int64 and float64.
+_V3_DTYPES = (*_GEOMETRY_DTYPES, tf.int32, tf.int64, tf.float64)
 
 
-def _geometry_image(image: Any, name: str = "image", ranks: tuple[int, ...] = (2, 3, 4)):
+def _geometry_image(
+    image: Any,
+    name: str = "image",
+    ranks: tuple[int, ...] = (2, 3, 4),
+    dtypes: tuple[tf.DType, ...] = _GEOMETRY_DTYPES,
+):
     """Converts ``image`` to a tensor and checks its dtype and (static) rank."""
     try:
         image = tf.convert_to_tensor(image)
     except (TypeError, ValueError) as exc:
         raise _invalid(f"{name} could not be converted to a tensor: {exc}") from exc
-    if image.dtype not in _GEOMETRY_DTYPES:
+    if image.dtype not in dtypes:
         raise _invalid(
-            f"{name} has unsupported dtype {image.dtype.name}; expected one of "
-            f"{_names(_GEOMETRY_DTYPES)}"
+            f"{name} has unsupported dtype {image.dtype.name}; expected one of {_names(dtypes)}"
         )
     rank = image.shape.rank
     if rank is not None and rank not in ranks:
@@ -707,7 +713,7 @@ def projective_transform(
     See :func:`gilfree.reference.projective_transform` for the arguments and boundary
     rules. ``images`` is [N, H, W, C]; ``transforms`` ([N, 8] or [1, 8]) may be a tensor.
     """
-    images = _geometry_image(images, "images", (4,))
+    images = _geometry_image(images, "images", (4,), _V3_DTYPES)
     transforms_t = _float_input("transforms", transforms, tf.float32)
     batch, _, _, channels = _image_dims(images)
     static = _static_value(transforms_t)

@@ -1274,6 +1274,11 @@ def decode_records(
 GEOMETRY_DTYPES: tuple[np.dtype, ...] = tuple(
     np.dtype(name) for name in ("uint8", "uint16", "int16", "float16", "float32")
 )
+#: projective_transform also takes ImageProjectiveTransformV3's int32, int64 and float64.
+V3_DTYPES: tuple[np.dtype, ...] = (
+    *GEOMETRY_DTYPES,
+    *(np.dtype(name) for name in ("int32", "int64", "float64")),
+)
 #: Interpolations of every geometry op but projective_transform.
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 #: Fill modes of every geometry op but projective_transform (OpenCV's border modes).
@@ -1311,14 +1316,16 @@ DEGENERATE_RTOL = 1e-10
 
 
 def check_image(
-    image: npt.ArrayLike, name: str = "image", ranks: Sequence[int] = (2, 3, 4)
+    image: npt.ArrayLike,
+    name: str = "image",
+    ranks: Sequence[int] = (2, 3, 4),
+    dtypes: Sequence[np.dtype] = GEOMETRY_DTYPES,
 ) -> np.ndarray:
     """Returns ``image`` as an ndarray (native byte order) after checking dtype and rank."""
     arr = np.asarray(image)
-    if arr.dtype.newbyteorder("=") not in GEOMETRY_DTYPES:
+    if arr.dtype.newbyteorder("=") not in dtypes:
         raise TypeError(
-            f"{name} has unsupported dtype {arr.dtype.name}; expected one of "
-            f"{_names(GEOMETRY_DTYPES)}"
+            f"{name} has unsupported dtype {arr.dtype.name}; expected one of {_names(dtypes)}"
         )
     if arr.ndim not in ranks:
         layouts = {2: "[H, W]", 3: "[H, W, C]", 4: "[N, H, W, C]"}
@@ -1883,9 +1890,28 @@ def tf_map_coordinate(coord: np.ndarray, n: int, fill_mode: str) -> np.ndarray:
 
 
 def _round_half_away(v: np.ndarray) -> np.ndarray:
-    """Rounds half away from zero (std::round)."""
-    v = np.asarray(v, dtype=np.float64)
-    return np.sign(v) * np.floor(np.abs(v) + 0.5)
+    """std::round in float32: halves away from zero, exactly (no float64 detour)."""
+    t = np.trunc(v)
+    return np.where(np.abs(v - t) >= np.float32(0.5), t + np.copysign(np.float32(1), v), t)
+
+
+def _v3_cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """float32 values as ``dtype`` the way TensorFlow's ``T(float)`` does on x86-64.
+
+    Integers truncate toward zero; a value outside int32 (int64 for int64), or NaN, gives
+    that type's minimum (cvttss2si), and narrower integers keep the low bits of the int32.
+    Floats round to nearest even (float16) or widen (float64).
+    """
+    if dtype.kind not in "iu":
+        with np.errstate(over="ignore"):
+            return values.astype(dtype)
+    wide = np.int64 if dtype == np.int64 else np.int32
+    limit = np.float32(2.0 ** (63 if wide is np.int64 else 31))
+    ok = (values >= -limit) & (values < limit)
+    with np.errstate(invalid="ignore"):
+        ints = np.where(ok, values, np.float32(0)).astype(wide)
+    ints = np.where(ok, ints, np.iinfo(wide).min)
+    return ints.astype(dtype)  # wraps to the low bits
 
 
 def _sample_tf(
@@ -1896,45 +1922,42 @@ def _sample_tf(
     fill_mode: str,
     fill: np.ndarray,
 ) -> np.ndarray:
-    """Samples ``src`` (float64 [H, W, C]) at float32 (sx, sy) like ImageProjectiveTransformV3.
+    """Samples ``src`` ([H, W, C]) at float32 (sx, sy) as ImageProjectiveTransformV3 does.
 
-    The coordinates are mapped by :func:`tf_map_coordinate`; nearest then reads the tap at
-    the coordinates rounded half away from zero, bilinear blends the 2x2 taps at floor,
-    floor + 1 with TensorFlow's float32 weights. A tap outside the source reads ``fill``
-    (in "constant" mode, the only one whose coordinates stay outside). Non-finite
-    coordinates (``k == 0``) give ``fill``.
+    The coordinates are mapped by :func:`tf_map_coordinate`. Nearest reads the element at
+    the coordinates rounded half away from zero; bilinear reads the 2x2 taps at floor and
+    floor + 1 as float32 and blends them in float32 in TensorFlow's order:
+    ``(y1 - y) * ((x1 - x) * v00 + (x - x0) * v01) + (y - y0) * (...)``, then converts
+    with :func:`_v3_cast`. A tap outside the source (NaN or infinite coordinates
+    included) reads ``fill`` (of ``src``'s dtype [C]).
     """
-    height, width, channels = src.shape
-    result = np.array(np.broadcast_to(fill, (*sx.shape, channels)))
-    if height == 0 or width == 0:
-        return result
+    height, width, _ = src.shape
     with np.errstate(invalid="ignore", over="ignore"):
         x = tf_map_coordinate(sx, width, fill_mode)
         y = tf_map_coordinate(sy, height, fill_mode)
-    finite = np.isfinite(x) & np.isfinite(y)
-    x = np.where(finite, x, np.float32(0))
-    y = np.where(finite, y, np.float32(0))
 
     def read(iy: np.ndarray, ix: np.ndarray) -> np.ndarray:
-        """The taps at integer-valued (iy, ix); outside the source: fill."""
-        ok = (iy >= 0) & (iy <= height - 1) & (ix >= 0) & (ix <= width - 1)
-        iy = np.clip(iy, 0, height - 1).astype(np.int64)
-        ix = np.clip(ix, 0, width - 1).astype(np.int64)
-        return np.where(ok[..., None], src[iy, ix], fill)
+        """The taps at integral float (iy, ix); outside the source (or NaN): fill."""
+        ok = (iy >= 0) & (iy < height) & (ix >= 0) & (ix < width)
+        iy = np.where(ok, iy, 0).astype(np.int64)
+        ix = np.where(ok, ix, 0).astype(np.int64)
+        taps = src[iy, ix] if height and width else np.zeros((*ok.shape, len(fill)), src.dtype)
+        return np.where(ok[..., None], taps, fill)
 
-    if interpolation == "nearest":
-        value = read(_round_half_away(y), _round_half_away(x))
-    else:
+    with np.errstate(invalid="ignore", over="ignore"):
+        if interpolation == "nearest":
+            return read(_round_half_away(y), _round_half_away(x))
         x0, y0 = np.floor(x), np.floor(y)
         x1, y1 = x0 + np.float32(1), y0 + np.float32(1)
-        # TensorFlow's weights, in float32: (ceil - s) and (s - floor).
         wx0, wx1 = (x1 - x)[..., None], (x - x0)[..., None]
         wy0, wy1 = (y1 - y)[..., None], (y - y0)[..., None]
-        top = wx0 * read(y0, x0) + wx1 * read(y0, x1)
-        bottom = wx0 * read(y1, x0) + wx1 * read(y1, x1)
-        value = wy0 * top + wy1 * bottom
-    result[finite] = value[finite]
-    return result
+
+        def tap(iy: np.ndarray, ix: np.ndarray) -> np.ndarray:
+            return read(iy, ix).astype(np.float32)
+
+        top = wx0 * tap(y0, x0) + wx1 * tap(y0, x1)
+        bottom = wx0 * tap(y1, x0) + wx1 * tap(y1, x1)
+        return _v3_cast(wy0 * top + wy1 * bottom, src.dtype)
 
 
 # --------------------------------------------------------------------------- polynomials
@@ -2201,7 +2224,7 @@ def projective_transform(
     """``tf.raw_ops.ImageProjectiveTransformV3``: 8-parameter projective transforms.
 
     Args:
-      images: [N, H, W, C]; uint8, uint16, int16, float16 or float32.
+      images: [N, H, W, C]; uint8, uint16, int16, int32, int64, float16, float32 or float64.
       transforms: [N, 8] or [1, 8] rows ``a0..a7`` mapping output to input:
         ``k = a6 x + a7 y + 1``, ``sx = (a0 x + a1 y + a2) / k``,
         ``sy = (a3 x + a4 y + a5) / k`` (float32, like TensorFlow); ``k == 0`` gives
@@ -2214,8 +2237,8 @@ def projective_transform(
       fill_value: a number or one per channel (None means 0).
 
     Returns:
-      [N, H', W', C] of the input's dtype (integers rounded half to even, unlike
-      TensorFlow, which truncates).
+      [N, H', W', C] of the input's dtype: ImageProjectiveTransformV3's numbers bit for bit
+      (float32 arithmetic in its order; integer results truncate, see :func:`_v3_cast`).
 
     Example:
       >>> images = np.arange(6, dtype=np.float32).reshape(1, 2, 3, 1)
@@ -2223,28 +2246,32 @@ def projective_transform(
       array([[1., 2., 0.],
              [4., 5., 0.]], dtype=float32)
     """
-    arr = check_image(images, "images", ranks=(4,))
+    arr = check_image(images, "images", ranks=(4,), dtypes=V3_DTYPES)
     count, height, width, channels = arr.shape
     coefficients = check_transforms(transforms, count)
     out_hw = check_output_shape(output_shape, (height, width), count, channels, arr.itemsize)
     method = check_interpolation(interpolation, TF_INTERPOLATIONS)
     mode = check_fill_mode(fill_mode, TF_FILL_MODES)
-    fill = check_fill_value(fill_value, None, channels, arr.dtype)
+    check_fill_value(fill_value, None, channels, arr.dtype)  # validates
+    # TensorFlow's fill value is float32, converted to the image's dtype by T(float).
+    raw_fill = check_fill_value(fill_value, None, channels, np.float64).astype(np.float32)
+    fill = _v3_cast(raw_fill, arr.dtype)
     y, x = np.meshgrid(
         np.arange(out_hw[0], dtype=np.float32),
         np.arange(out_hw[1], dtype=np.float32),
         indexing="ij",
     )
-    out = np.empty((count, *out_hw, channels), dtype=np.float64)
+    out = np.empty((count, *out_hw, channels), dtype=arr.dtype)
     for b in range(count):
         a = coefficients[b if len(coefficients) > 1 else 0]
-        with np.errstate(all="ignore"):  # float32 arithmetic, like TensorFlow
+        with np.errstate(all="ignore"):  # float32 arithmetic, in TensorFlow's order
             k = a[6] * x + a[7] * y + np.float32(1)
             safe_k = np.where(k == 0, np.float32(1), k)
-            sx = np.where(k == 0, np.float32(np.nan), (a[0] * x + a[1] * y + a[2]) / safe_k)
-            sy = np.where(k == 0, np.float32(np.nan), (a[3] * x + a[4] * y + a[5]) / safe_k)
-        out[b] = _sample_tf(arr[b].astype(np.float64), sx, sy, method, mode, fill)
-    return _to_dtype(out, arr.dtype)
+            sx = (a[0] * x + a[1] * y + a[2]) / safe_k
+            sy = (a[3] * x + a[4] * y + a[5]) / safe_k
+        sampled = _sample_tf(arr[b], sx, sy, method, mode, fill)
+        out[b] = np.where((k == 0)[..., None], fill, sampled)
+    return out
 
 
 def remap(
