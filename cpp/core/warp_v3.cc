@@ -178,6 +178,15 @@ void RowCoordinates(const float* t, float fy, int64_t w, RowScratch* r) {
   float* sx = r->sx.data();
   float* sy = r->sy.data();
   int32_t* flags = r->flags.data();
+  if (t[6] == 0 && t[7] == 0) {
+    // k = (0 x + 0) + 1 is exactly 1 and dividing by it changes nothing.
+    for (int64_t i = 0; i < w; ++i) {
+      sx[i] = t[0] * xs[i] + xy + t[2];
+      sy[i] = t[3] * xs[i] + yy + t[5];
+      flags[i] = 0;
+    }
+    return;
+  }
   for (int64_t i = 0; i < w; ++i) {
     const float k = t[6] * xs[i] + ky + 1.0f;
     const float kk = k == 0 ? 1.0f : k;
@@ -280,6 +289,34 @@ void RowTaps(int64_t width, int64_t height, int64_t w, RowScratch* r) {
   }
 }
 
+#if defined(__SSE2__)
+// Bilinear for pixels i..i+3, all of whose taps are inside (no kFill):
+// top = wx0 v00 + wx1 v01, bottom likewise, wy0 top + wy1 bottom, each
+// product and sum rounded to float32 as in the scalar loop.
+template <typename T>
+void Blend4(const unsigned char* base, const ImageGeometry& g, const RowScratch& r, int64_t i,
+            int64_t C, typename V3Type<T>::Raw* o) {
+  const unsigned char* p[4];
+  for (int j = 0; j < 4; ++j) p[j] = base + r.iy[i + j] * g.stride_h + r.ix[i + j] * g.stride_w;
+  const __m128 wx0 = _mm_loadu_ps(&r.wx0[i]), wx1 = _mm_loadu_ps(&r.wx1[i]);
+  const __m128 wy0 = _mm_loadu_ps(&r.wy0[i]), wy1 = _mm_loadu_ps(&r.wy1[i]);
+  const int64_t sw = g.stride_w, sh = g.stride_h;
+  for (int64_t c = 0; c < C; ++c) {
+    const int64_t k = c * g.stride_c;
+    auto taps = [&](int64_t off) {
+      return _mm_setr_ps(Load<T>(p[0] + off), Load<T>(p[1] + off), Load<T>(p[2] + off),
+                         Load<T>(p[3] + off));
+    };
+    const __m128 top = _mm_add_ps(_mm_mul_ps(wx0, taps(k)), _mm_mul_ps(wx1, taps(k + sw)));
+    const __m128 bottom =
+        _mm_add_ps(_mm_mul_ps(wx0, taps(k + sh)), _mm_mul_ps(wx1, taps(k + sh + sw)));
+    alignas(16) float v[4];
+    _mm_store_ps(v, _mm_add_ps(_mm_mul_ps(wy0, top), _mm_mul_ps(wy1, bottom)));
+    for (int j = 0; j < 4; ++j) o[j * C + c] = V3Type<T>::FromFloat(v[j]);
+  }
+}
+#endif
+
 template <typename T>
 void WarpRowsV3(const ConstImage& src, const float* t, const WarpParams& p, int64_t n,
                 int64_t row_begin, int64_t row_end, int64_t out_w,
@@ -310,10 +347,24 @@ void WarpRowsV3(const ConstImage& src, const float* t, const WarpParams& p, int6
     }
     for (int64_t i = 0; i < out_w; ++i, o += C) {
       const int32_t f = r.flags[i];
+#if defined(__SSE2__)
+      // Four pixels whose taps are all inside (none k == 0): on vectors.
+      if (bilinear && i + 4 <= out_w) {
+        const int32_t* fl = &r.flags[i];
+        if ((fl[0] & fl[1] & fl[2] & fl[3]) == (kX0 | kX1 | kY0 | kY1) &&
+            !((fl[0] | fl[1] | fl[2] | fl[3]) & kFill)) {
+          Blend4<T>(base, g, r, i, C, o);
+          i += 3;
+          o += 3 * C;
+          continue;
+        }
+      }
+#endif
       const int64_t x0 = r.ix[i], y0 = r.iy[i];
       if (!bilinear) {
         if ((f & (kFill | kX0 | kY0)) == (kX0 | kY0)) {
-          for (int64_t c = 0; c < C; ++c) o[c] = at(y0, x0, c);
+          const unsigned char* px = base + y0 * g.stride_h + x0 * g.stride_w;
+          for (int64_t c = 0; c < C; ++c) std::memcpy(&o[c], px + c * g.stride_c, sizeof(Raw));
         } else {
           for (int64_t c = 0; c < C; ++c) o[c] = fill[c];
         }
