@@ -309,6 +309,9 @@ N = 24
 
 
 def test_command_line_help() -> None:
+    """README (tf.data service and SavedModel): `gilfree-data-service dispatcher|worker` with
+    --port, --dispatcher-address, --worker-address.
+    """
     for args in (["--help"], ["dispatcher", "--help"], ["worker", "--help"]):
         out = subprocess.run(
             [sys.executable, "-m", "gilfree.service", *args],
@@ -323,11 +326,30 @@ def test_command_line_help() -> None:
         assert option in worker_help
 
 
+def test_console_script_is_gilfree_service_main() -> None:
+    """README (tf.data service and SavedModel): the console script ``gilfree-data-service``
+    (the one the tests here run as ``python -m gilfree.service``) is ``gilfree.service:main``."""
+    import importlib
+    import tomllib
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    scripts = tomllib.loads(pyproject.read_text())["project"]["scripts"]
+    module_name, _, attribute = scripts["gilfree-data-service"].partition(":")
+    module = importlib.import_module(module_name)
+    assert module_name == "gilfree.service"
+    assert getattr(module, attribute) is module.main
+    assert module.build_parser().prog == "gilfree-data-service"
+
+
 @pytest.mark.parametrize("mode", ["distributed_epoch", "parallel_epochs"])
 def test_distributed_equals_local(
     mode: str, cluster: Cluster, processes: Processes, tmp_path: Path
 ) -> None:
-    """distributed_epoch: each element once; parallel_epochs: each element once per worker."""
+    """distributed_epoch: each element once; parallel_epochs: each element once per worker.
+
+    README (tf.data service and SavedModel): gilfree's ops run on tf.data service servers started
+    by gilfree-data-service (which loads the op library).
+    """
     out = tmp_path / "result.npz"
     last = run_client(processes, cluster.service, mode, N, out)
     assert last.startswith("done"), last
@@ -342,7 +364,11 @@ def test_distributed_equals_local(
 def test_py_function_fallback_cannot_be_distributed(
     cluster: Cluster, processes: Processes, tmp_path: Path
 ) -> None:
-    """The py_function's Python body lives in the client; the worker has no such callback."""
+    """The py_function's Python body lives in the client; the worker has no such callback.
+
+    README (tf.data service and SavedModel): `py_function` cannot run on tf.data service workers.
+    README (The ops): `gilfree.fallback.<op>` is the reference inside `tf.py_function`.
+    """
     last = run_client(
         processes, cluster.service, "fallback:distributed_epoch", 4, tmp_path / "r.npz"
     )
@@ -373,7 +399,11 @@ server.join()
 
 
 def test_worker_without_the_op_library_fails_the_job(processes: Processes, tmp_path: Path) -> None:
-    """A plain TensorFlow WorkerServer (no gilfree.load_ops()) cannot build the dataset."""
+    """A plain TensorFlow WorkerServer (no gilfree.load_ops()) cannot build the dataset.
+
+    README (tf.data service and SavedModel): a server without the library fails the job with "Op
+    type not registered 'Gilfree>PercentileStretch'".
+    """
     dport, wport = free_port(), free_port()
     dispatcher = processes.dispatcher(dport, wait=False)
     args = ["worker", f"{HOST}:{dport}", str(wport), f"{HOST}:{wport}"]
@@ -395,7 +425,11 @@ def test_worker_without_the_op_library_fails_the_job(processes: Processes, tmp_p
 
 
 def test_dispatcher_without_the_op_library(processes: Processes, tmp_path: Path) -> None:
-    """distributed_epoch needs the ops in the dispatcher too; parallel_epochs does not."""
+    """distributed_epoch needs the ops in the dispatcher too; parallel_epochs does not.
+
+    README (tf.data service and SavedModel): a dispatcher without the library fails a
+    distributed_epoch job with "Op type not registered 'Gilfree>PercentileStretch'".
+    """
     dport, wport = free_port(), free_port()
     args = ["dispatcher", str(dport)]
     plain_dispatcher = processes.start("plain-dispatcher", ["-c", PLAIN_SERVER, *args])
@@ -432,6 +466,9 @@ def test_worker_killed_mid_epoch(cluster: Cluster, processes: Processes, tmp_pat
     of sequence: the killed worker's task never finishes, and the client retries it. A worker
     restarted at the same address takes the task over and the epoch ends; the elements that
     were in flight on the killed worker are lost (never delivered twice).
+
+    README (tf.data service and SavedModel): when a worker dies mid-epoch the client waits for a
+    worker at the same address; the elements in flight on it are lost.
     """
     n, kill_after = 150, 20
     out = tmp_path / "result.npz"

@@ -62,6 +62,12 @@ def call(face: str, op: str, contents: bytes | list[bytes], args: dict[str, Any]
 
 @pytest.mark.parametrize("face,name", PARAMS)
 def test_hostile_input_is_rejected(face, name, corpus):
+    """README (Record decoding): bad bytes raise InvalidArgumentError / ValueError naming `contents`
+    and what was wrong (truncated, header, shape, descr, trailing, zip, deflate, CRC, member,
+    record); every face is fed the corpus: truncations, overflowing shapes, bad descrs, corrupt
+    ZIP directories, deflate streams that inflate past their stated size, bad CRCs (CRC-32 is
+    checked).
+    """
     case = corpus[name]
     with raises(face, ValueError, r"\bcontents\b", case.words):
         call(face, case.op, case.contents, case.args)
@@ -69,6 +75,9 @@ def test_hostile_input_is_rejected(face, name, corpus):
 
 @pytest.mark.parametrize("face", FACES)
 def test_committed_corpus_files(face):
+    """README (Record decoding): a sample of the corpus is kept in tests/data/hostile/, and every
+    face rejects it.
+    """
     failures = []
     manifest = read_manifest()
     for filename, entry in manifest.items():
@@ -86,6 +95,7 @@ def test_committed_corpus_files(face):
 
 
 def test_corpus_covers_every_prefix():
+    """README (Record decoding): the hostile corpus has truncations at every length."""
     names = {case.name for case in CORPUS}
     npy = base_npy()
     assert all(f"npy-prefix-{k:04d}" in names for k in range(len(npy)))

@@ -108,6 +108,10 @@ def test_test_files_are_what_numpy_reads(dtype, version):
 @pytest.mark.parametrize("version", VERSIONS, ids=lambda v: f"v{v[0]}")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_round_trip_bit_for_bit(dtype, version, face):
+    """README (Record decoding): decode_npy reads .npy format 1.0, 2.0, 3.0, either byte order,
+    Fortran order converted to C order; element dtypes bool, int8..int64, uint8..uint64,
+    float16/32/64; outputs are native byte order and C order.
+    """
     for context, a, data in _files(dtype, version):
         assert_same_array(decode_npy(face, data, native(dtype)), a, context)
 
@@ -187,6 +191,7 @@ MISMATCHES = [
 @pytest.mark.parametrize("face", FACES)
 @pytest.mark.parametrize("stored,asked", MISMATCHES, ids=str)
 def test_dtype_mismatch_names_both(stored, asked, face):
+    """README (Record decoding): decode_npy's `dtype` must match the file."""
     data = npy_file(random_array((2, 3), stored, np.random.default_rng(8)))
     with raises(face, ValueError, dtype_pattern(stored), dtype_pattern(asked)):
         decode_npy(face, data, asked)
@@ -216,6 +221,7 @@ SHAPE_MISMATCH = [(2, 3), (2, 3, 4, 1), (2, 3, 5), (None, 4, None), (3, -1, -1),
 
 @pytest.mark.parametrize("face", FACES)
 def test_shape_argument(face):
+    """README (Record decoding): decode_npy's `shape` (None or -1 for any size) is checked."""
     a = random_array((2, 3, 4), ">f4", np.random.default_rng(9))
     data = npy_file(a)
     for shape in SHAPE_OK:
@@ -249,6 +255,7 @@ def test_shape_argument_bad_value(bad, face):
 
 @pytest.mark.parametrize("face", TF_FACES)
 def test_static_shape_in_tf_function(face):
+    """README (Record decoding): decode_npy's `shape` sets the static shape."""
     fn = face_fn(face, "decode_npy")
     a = random_array((2, 3, 4), "<i4", np.random.default_rng(10))
     data = tf.constant(npy_file(a))

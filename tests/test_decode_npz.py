@@ -59,6 +59,7 @@ def spec_of(arrays: dict[str, np.ndarray]) -> dict[str, np.dtype]:
 @pytest.mark.parametrize("face", FACES)
 @pytest.mark.parametrize("saver", SAVERS)
 def test_archive_round_trip(saver, face, members, archives):
+    """README (Record decoding): decode_npz reads `numpy.savez` and `savez_compressed` archives."""
     data = archives[saver]
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         method = {i.compress_type for i in z.infolist()}
@@ -96,6 +97,9 @@ def test_numpy_face_arrays_are_their_own(saver, members, archives):
 @pytest.mark.parametrize("face", FACES)
 @pytest.mark.parametrize("saver", SAVERS)
 def test_spec_subset_in_spec_order(saver, face, members, archives):
+    """README (Record decoding): decode_npz returns a dict of the members named in `spec` (name ->
+    dtype).
+    """
     spec = {"wide": np.uint64, "label": np.int64, "image": np.float32}
     out = decode_npz(face, archives[saver], spec)  # checks the keys and their order
     for name in spec:
@@ -115,6 +119,7 @@ def test_positional_names(saver, face):
 @pytest.mark.parametrize("face", FACES)
 @pytest.mark.parametrize("saver", SAVERS)
 def test_zip64_records(saver, face):
+    """README (Record decoding): decode_npz reads ZIP64 archives."""
     # The archive rewritten with ZIP64 end records and ZIP64 extra fields in the central
     # directory (sizes and offsets 0xFFFFFFFF there): zipfile and np.load read it.
     rng = np.random.default_rng(14)
@@ -145,6 +150,7 @@ def test_other_members_are_ignored(face):
 @pytest.mark.parametrize("face", FACES)
 @pytest.mark.parametrize("saver", SAVERS)
 def test_missing_member_names_it_and_the_members_present(saver, face, members, archives):
+    """README (Record decoding): a missing member names the members present."""
     spec = {"image": np.float32, "labels": np.int64}
     patterns = [r"\bmember", r"\blabels\b", *(rf"\b{name}\b" for name in members)]
     with raises(face, ValueError, *patterns):
@@ -178,3 +184,24 @@ def test_unsupported_dtype_in_spec(face):
         dtype = face_dtype(face, bad) if bad == "complex64" else np.dtype([("x", "<f8")])
         with raises(face, TypeError, r"\bspec\b"):
             fn(contents, {"a": dtype})
+
+
+def test_native_module_needs_no_zlib():
+    """README (Record decoding): the .npz reader carries its own inflate and CRC-32: the
+    native module needs the C and C++ runtime libraries only (no libz, nothing else)."""
+    import shutil
+    import subprocess
+
+    import gilfree._native as native_module
+
+    readelf = shutil.which("readelf")
+    if readelf is None:
+        pytest.skip("readelf (binutils) is not installed")
+    out = subprocess.run(
+        [readelf, "-d", native_module.__file__], capture_output=True, text=True, check=True
+    ).stdout
+    needed = {line.split("[")[-1].rstrip("]") for line in out.splitlines() if "(NEEDED)" in line}
+    assert needed, out
+    runtime = ("libstdc++.so", "libc.so", "libm.so", "libgcc_s.so", "ld-linux")
+    others = {lib for lib in needed if not lib.startswith(runtime)}
+    assert not others, others

@@ -98,6 +98,9 @@ def _expected(body: bytes) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("face", TF_FACES)
 def test_fixed_length_record_dataset_batches(face, tmp_path):
+    """README (Record decoding): decode_records takes batches from
+    `tf.data.FixedLengthRecordDataset`.
+    """
     path = tmp_path / "data.bin"
     expected = _expected(_records_file(path, 21, np.random.default_rng(24)))
     decode = face_fn(face, "decode_records")

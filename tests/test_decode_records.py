@@ -104,6 +104,9 @@ def check(out: dict[str, np.ndarray], values: dict[str, np.ndarray], context: ob
 @pytest.mark.parametrize("face", FACES)
 @pytest.mark.parametrize("label", SCHEMAS)
 def test_records_round_trip(label, face):
+    """README (Record decoding): decode_records gives a dict of [num_records, *field_shape] arrays;
+    `schema` is a NumPy structured dtype (offsets, padding, per-field byte order, subarrays).
+    """
     schema = SCHEMAS[label]
     rng = np.random.default_rng(seed_of("records", label))
     values = field_values(schema, 10, rng)
@@ -174,6 +177,9 @@ def test_zero_records(label, face):
 @pytest.mark.parametrize("face", FACES)
 @pytest.mark.parametrize("header,footer", [(0, 0), (2, 3)], ids=str)
 def test_batch_of_single_records(header, footer, face):
+    """README (Record decoding): `contents` is one string of many records or a batch of one-record
+    strings.
+    """
     rng = np.random.default_rng(seed_of("batch", header, footer))
     values = field_values(PADDED, 8, rng)
     raw = build_records(PADDED, values, rng)

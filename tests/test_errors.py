@@ -69,6 +69,10 @@ PARAMETER_CASES = [
     ids=[case[0] for case in PARAMETER_CASES],
 )
 def test_bad_parameters(op, args, kwargs, np_error, argument, face):
+    """README (Normalization): bad arguments raise InvalidArgumentError (TensorFlow faces) or
+    ValueError (NumPy faces) naming the argument: a mean/std of the wrong length, a std of 0, low
+    >= high or outside [0, 100], epsilon <= 0.
+    """
     with expect(face, np_error, argument):
         call(face, op, X, *args, **kwargs)
 
@@ -76,6 +80,7 @@ def test_bad_parameters(op, args, kwargs, np_error, argument, face):
 @pytest.mark.parametrize("face", ALL_FACES)
 @pytest.mark.parametrize("shape", [(0, 4, 3), (2, 0, 5, 3)], ids=str)
 def test_zero_size_still_validates_parameters(shape, face):
+    """README (Normalization): zero-size input: the arguments are still checked."""
     x = np.zeros(shape, np.uint16)
     with expect(face, ValueError, "mean"):
         call(face, "normalize", x, [0.0, 1.0], 1.0)
@@ -106,6 +111,9 @@ BAD_INPUT_DTYPES = {
 @pytest.mark.parametrize("bad", list(BAD_INPUT_DTYPES))
 @pytest.mark.parametrize("op", OPS)
 def test_unsupported_input_dtype(op, bad, face):
+    """README (Normalization): an unsupported dtype raises InvalidArgumentError / TypeError naming x
+    and the dtype given.
+    """
     x = np.ones((5, 7, 3), dtype=bad)
     with expect(face, TypeError, "x") as info:
         call(face, op, x, *_args(op))
@@ -115,6 +123,7 @@ def test_unsupported_input_dtype(op, bad, face):
 @pytest.mark.parametrize("face", NP_FACES)
 @pytest.mark.parametrize("op", OPS)
 def test_bfloat16_input_rejected_by_numpy_faces(op, face):
+    """README (Normalization): bfloat16 input only on the TensorFlow face."""
     x = tf.ones((5, 7, 3), tf.bfloat16).numpy()  # an ml_dtypes bfloat16 array
     with expect(face, TypeError, "x"):
         call(face, op, x, *_args(op))
@@ -127,6 +136,9 @@ BAD_OUTPUT_DTYPES = {"int32": "int32", "float64": "float64|double", "uint8": "ui
 @pytest.mark.parametrize("bad", list(BAD_OUTPUT_DTYPES))
 @pytest.mark.parametrize("op", OPS)
 def test_unsupported_output_dtype(op, bad, face):
+    """README (Normalization): output dtypes are float32, float16 (and bfloat16 on the TensorFlow
+    face) only.
+    """
     out = tf.as_dtype(bad) if face in TF_FACES else np.dtype(bad)
     with expect(face, TypeError, "dtype") as info:
         call(face, op, X, *_args(op), dtype=out)
@@ -136,6 +148,7 @@ def test_unsupported_output_dtype(op, bad, face):
 @pytest.mark.parametrize("face", NP_FACES)
 @pytest.mark.parametrize("op", OPS)
 def test_bfloat16_output_rejected_by_numpy_faces(op, face):
+    """README (Normalization): bfloat16 output only on the TensorFlow face."""
     with expect(face, TypeError, "dtype"):
         call(face, op, X, *_args(op), dtype="bfloat16")
 
@@ -143,6 +156,7 @@ def test_bfloat16_output_rejected_by_numpy_faces(op, face):
 @pytest.mark.parametrize("face", ALL_FACES)
 @pytest.mark.parametrize("op", OPS)
 def test_rank0_input(op, face):
+    """README (Normalization): rank 0 raises, naming x."""
     x = np.array(7, dtype=np.uint8)
     if face in TF_FACES:
         x = tf.constant(x)
@@ -169,3 +183,49 @@ def test_fallback_checks_tensor_parameters_when_run():
 
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"\bmean\b"):
         fn(tf.constant(X))
+
+
+F64 = np.ones((5, 7, 3), np.float64)
+RANK0 = np.array(7, np.uint8)
+
+# (id, op, x, args, kwargs, NumPy-face error, argument, the value given, what was expected):
+# the last two are regexes.
+# fmt: off
+MESSAGE_CASES = [
+    ("mean_length", "normalize", X, ([0.0, 0.0], [1.0] * 3), {}, ValueError, "mean",
+     r"\b2\b", r"\b3\b"),
+    ("std_zero", "normalize", X, (0.0, [1.0, 0.0, 1.0]), {}, ValueError, "std",
+     r"\b0(\.0)?\b", r"non-?zero"),
+    ("low_ge_high", "percentile_stretch", X, (60.0, 40.0), {}, ValueError, "low",
+     r"\b60", r"less than|<"),
+    ("low_negative", "percentile_stretch", X, (-1.0, 50.0), {}, ValueError, "low",
+     r"-1\b", r"\[0, 100\]"),
+    ("high_over_100", "percentile_stretch", X, (2.0, 100.5), {}, ValueError, "high",
+     r"100\.5", r"\[0, 100\]"),
+    ("epsilon_negative", "standardize", X, (), {"epsilon": -1e-3}, ValueError, "epsilon",
+     r"-0\.001", r"> 0"),
+    ("dtype", "minmax_scale", F64, (), {}, TypeError, "x", r"float64|double", r"uint8"),
+    ("rank0", "percentile_stretch", RANK0, (), {}, ValueError, "x", r"rank 0", r"rank >= 1"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("face", ALL_FACES)
+@pytest.mark.parametrize(
+    "op,x,args,kwargs,np_error,argument,given,wanted",
+    [case[1:] for case in MESSAGE_CASES],
+    ids=[case[0] for case in MESSAGE_CASES],
+)
+def test_messages_name_the_value_given_and_what_was_expected(
+    op, x, args, kwargs, np_error, argument, given, wanted, face
+):
+    """README (Normalization): a bad argument's message names the argument, the value given
+    and what was expected."""
+    if face in TF_FACES and x.ndim == 0:
+        x = tf.constant(x)
+    with expect(face, np_error, argument) as info:
+        call(face, op, x, *args, **kwargs)
+    text = info.value.message if hasattr(info.value, "message") else str(info.value)
+    text = text.split("Traceback (most recent call last)")[0]
+    assert re.search(given, text), (given, text)
+    assert re.search(wanted, text), (wanted, text)

@@ -38,6 +38,9 @@ def check_results(results: dict[str, float], expected_keys: int) -> None:
 
 
 def test_threadpool_loader(capsys):
+    """README (NumPy kernels in other loaders): examples/threadpool_loader.py runs, checks every
+    tile against gilfree.reference and returns tiles/s rates.
+    """
     example = load_example("threadpool_loader")
     results = example.main([*SMALL, "--reference-tiles", "4"])
     check_results(results, 4)
@@ -46,6 +49,9 @@ def test_threadpool_loader(capsys):
 
 
 def test_threadpool_loader_check_detects_a_wrong_output():
+    """README (NumPy kernels in other loaders): the examples' check against gilfree.reference
+    catches a wrong tile.
+    """
     example = load_example("threadpool_loader")
     tiles = example.make_tiles(2, 16)
     wrong = example.ThreadPoolLoader(tiles, 2, 2, lambda t: example.preprocess(t) + 1e-3)
@@ -64,6 +70,9 @@ def test_threadpool_loader_keeps_order():
 
 
 def test_torch_dataloader(capsys):
+    """README (NumPy kernels in other loaders): examples/torch_dataloader.py runs and checks every
+    tile against gilfree.reference.
+    """
     pytest.importorskip(
         "torch", reason="torch is not installed (pip install torch; the CPU build is enough)"
     )
@@ -76,8 +85,42 @@ def test_torch_dataloader(capsys):
 
 
 def test_grain_loader(capsys):
+    """README (NumPy kernels in other loaders): examples/grain_loader.py runs and checks every tile
+    against gilfree.reference.
+    """
     pytest.importorskip("grain", reason="grain is not installed (pip install grain)")
     example = load_example("grain_loader")
     results = example.main(SMALL)
     check_results(results, 2)
     assert "outputs agree with gilfree.reference (6 tiles" in capsys.readouterr().out
+
+
+def numpy_stretch_then_normalize(tile: np.ndarray, mean, std) -> np.ndarray:
+    """2-98 % stretch of each band over its valid (non-zero) pixels, 0 at nodata, then
+    (x - mean) / std per band: written with NumPy only."""
+    out = np.empty(tile.shape, np.float64)
+    for c in range(tile.shape[-1]):
+        v = tile[..., c].astype(np.float64)
+        valid = v != 0
+        lo, hi = np.percentile(v[valid], [2.0, 98.0])
+        stretched = np.where(valid, np.clip((v - lo) / (hi - lo), 0.0, 1.0), 0.0)
+        out[..., c] = (stretched - mean[c]) / std[c]
+    return out
+
+
+@pytest.mark.parametrize("name", ["threadpool_loader", "torch_dataloader", "grain_loader"])
+def test_examples_stretch_and_normalize_13_band_uint16_tiles(name):
+    """README (NumPy kernels in other loaders): each example stretches and normalizes 13-band
+    uint16 tiles (checked here against NumPy's percentile and the examples' mean and std)."""
+    library = {"torch_dataloader": "torch", "grain_loader": "grain"}.get(name)
+    if library is not None:
+        pytest.importorskip(library, reason=f"{library} is not installed")
+    example = load_example(name)
+    tiles = example.make_tiles(3, 16, seed=5)
+    assert tiles.dtype == np.uint16 and tiles.shape == (3, 16, 16, 13)
+    if name == "grain_loader":
+        got = np.concatenate(list(example.make_dataset(tiles, 3, 1)))
+    else:
+        got = np.stack([example.preprocess(t) for t in tiles])
+    want = np.stack([numpy_stretch_then_normalize(t, example.MEAN, example.STD) for t in tiles])
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())

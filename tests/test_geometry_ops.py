@@ -305,6 +305,10 @@ FACE_DTYPES = [
 @pytest.mark.parametrize("op", OPS)
 @pytest.mark.parametrize(("face", "dtype"), FACE_DTYPES)
 def test_dtypes_and_layouts_match_the_reference(face, dtype, op, shape):
+    """README (Geometric correction): uint8, uint16, int16, float16, float32 (and bfloat16 on the TF
+    face), any channel count, [H, W], [H, W, C], [N, H, W, C] (every face equals the reference,
+    itself checked against OpenCV).
+    """
     rng = np.random.default_rng(seed_of("layouts", op, dtype, shape))
     image = make_image(shape, dtype if dtype != "bfloat16" else "float32", rng)
     args, kwargs = op_arguments(op, shape, rng)
@@ -463,6 +467,9 @@ def test_zero_size_batches(face):
 @pytest.mark.parametrize("order", [1, 2, 3])
 @pytest.mark.parametrize("face", FACES)
 def test_fit_polynomial_matches_the_reference(face, order):
+    """README (Geometric correction): fit_polynomial returns (coefficients [2, T], rms) of the
+    least-squares fit on every face.
+    """
     rng = np.random.default_rng(seed_of("fit", face, order))
     src = rng.uniform(0, 3000, (30, 2))
     dst = src * [1.01, 0.98] + [5, -3] + 1e-6 * src[:, ::-1] ** 2 + rng.normal(0, 0.3, src.shape)
@@ -492,6 +499,11 @@ def test_fit_polynomial_matches_the_reference(face, order):
 @pytest.mark.parametrize("dtype", ["uint8", "float32"])
 @pytest.mark.parametrize("kind", ["affine", "perspective", "remap"])
 def test_numpy_face_matches_opencv(kind, dtype, channels, interpolation, fill_mode):
+    """README (Geometric correction): warp_affine, warp_perspective and remap are like
+    cv2.warpAffine (matrix [2, 3] source to destination), cv2.warpPerspective ([3, 3]) and
+    cv2.remap (float32 maps [H', W']), for every interpolation (bicubic: INTER_CUBIC) and fill
+    mode (constant with one value per channel, nearest, reflect, reflect_101, wrap).
+    """
     import gilfree.numpy
 
     rng = np.random.default_rng(seed_of("cv", kind, dtype, channels, interpolation, fill_mode))
@@ -522,6 +534,7 @@ def test_numpy_face_matches_opencv(kind, dtype, channels, interpolation, fill_mo
 
 @pytest.mark.parametrize("interpolation", INTERPOLATIONS)
 def test_numpy_face_rotate_matches_opencv(interpolation):
+    """README (Geometric correction): rotate is warp_affine with getRotationMatrix2D's matrix."""
     import cv2
 
     import gilfree.numpy
@@ -542,6 +555,9 @@ def test_numpy_face_rotate_matches_opencv(interpolation):
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
 @pytest.mark.parametrize("face", ["numpy", "tf"])
 def test_projective_transform_matches_tensorflow(face, interpolation):
+    """README (Geometric correction): projective_transform gives ImageProjectiveTransformV3's
+    numbers bit for bit for nearest and bilinear, every fill mode.
+    """
     import tensorflow as tf
 
     rng = np.random.default_rng(seed_of("v3", face, interpolation))
@@ -589,6 +605,9 @@ def test_projective_transform_matches_tensorflow(face, interpolation):
     ],
 )
 def test_numpy_threads_give_identical_results(op, interpolation):
+    """README (Geometric correction): `gilfree.numpy.<op>` takes `threads=`; results are identical
+    for any count.
+    """
     rng = np.random.default_rng(seed_of("threads", op, interpolation))
     shape = (2, 64, 80, 3)
     image = make_image(shape, "float32", rng)
@@ -608,6 +627,7 @@ def test_numpy_threads_give_identical_results(op, interpolation):
 
 @pytest.mark.parametrize("face", ["tf", "fallback"])
 def test_dataset_map_keeps_a_static_element_spec(face):
+    """README (The ops): the TF geometry ops run in `dataset.map` and keep the static shape."""
     import tensorflow as tf
 
     rng = np.random.default_rng(seed_of("dataset", face))
@@ -633,7 +653,10 @@ def test_dataset_map_keeps_a_static_element_spec(face):
 
 @pytest.mark.parametrize("face", ["tf", "fallback"])
 def test_dataset_map_with_an_angle_per_element(face):
-    """Random augmentation: ``angle`` is a tensor of the dataset, not a Python number."""
+    """Random augmentation: ``angle`` is a tensor of the dataset, not a Python number.
+
+    README (Geometric correction): rotate with a tensor angle works in `dataset.map`.
+    """
     import tensorflow as tf
 
     rng = np.random.default_rng(seed_of("dataset-angles", face))
@@ -786,6 +809,10 @@ def _gradient_case(op: str, interpolation: str):
     ],
 )
 def test_gradient_matches_the_numerical_jacobian(op, interpolation):
+    """README (Geometric correction): every TF geometry op (remap and polynomial_warp included) has
+    a gradient with respect to the image for every interpolation, checked against numerical
+    Jacobians.
+    """
     import tensorflow as tf
 
     rng = np.random.default_rng(seed_of("grad", op, interpolation))
@@ -848,7 +875,10 @@ def test_gradient_of_half_precision_images(dtype):
 @pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
 def test_projective_transform_gradient_matches_tensorflow(interpolation):
     """For translations TensorFlow's registered gradient (the inverse transform applied to
-    the upstream gradient, fill 0) is the exact adjoint, so the two must agree."""
+    the upstream gradient, fill 0) is the exact adjoint, so the two must agree.
+
+    README (Geometric correction): the image gradients are checked against TensorFlow's own.
+    """
     import tensorflow as tf
 
     import gilfree
@@ -878,6 +908,7 @@ def test_projective_transform_gradient_matches_tensorflow(interpolation):
 
 
 def test_no_gradient_with_respect_to_the_matrix():
+    """README (Geometric correction): the matrix gets `None`."""
     import tensorflow as tf
 
     import gilfree
@@ -890,7 +921,10 @@ def test_no_gradient_with_respect_to_the_matrix():
 
 
 def test_rotate_angle_is_in_degrees_counter_clockwise():
-    """A point right of the centre goes to the top for +90 degrees, as with OpenCV."""
+    """A point right of the centre goes to the top for +90 degrees, as with OpenCV.
+
+    README (Geometric correction): rotate's angle is in degrees, counter-clockwise.
+    """
     import cv2
 
     import gilfree.numpy
@@ -902,3 +936,132 @@ def test_rotate_angle_is_in_degrees_counter_clockwise():
     x_new, y_new = m @ [8.0, 4.0, 1.0]
     assert y[round(y_new), round(x_new)] == 1.0
     assert math.isclose(x_new, 4.0, abs_tol=1e-9) and math.isclose(y_new, 0.0, abs_tol=1e-9)
+
+
+# --------------------------------------------------------------------------- README claims
+
+
+@pytest.mark.parametrize("interpolation", INTERPOLATIONS)
+def test_numpy_face_batches_and_inverse_match_opencv(interpolation):
+    """README (Geometric correction): warp_affine takes [N, 2, 3] (warp_perspective [N, 3, 3],
+    remap [N, H', W'] maps), one per image of a batch; with inverse=True the matrix maps
+    destination to source, as OpenCV's WARP_INVERSE_MAP."""
+    import gilfree.numpy
+
+    rng = np.random.default_rng(seed_of("cv-batch", interpolation))
+    images = make_image((3, *HW, 3), "float32", rng)
+    fill = (0.0, 0.0, 0.0)
+    for kind in ("affine", "perspective"):
+        make = random_affine if kind == "affine" else random_perspective
+        op = gilfree.numpy.warp_affine if kind == "affine" else gilfree.numpy.warp_perspective
+        ms = np.stack([make(rng) for _ in range(3)])
+        for inverse in (False, True):
+            y = op(images, ms, output_shape=OUT, inverse=inverse, interpolation=interpolation)
+            assert y.shape == (3, *OUT, 3)
+            for i in range(3):
+                expected = cv_warp(
+                    kind, images[i], ms[i], OUT, interpolation, "constant", fill, inverse=inverse
+                )
+                m = ms[i]
+                if inverse:  # the source points of the inverted matrix, as OpenCV maps them
+                    m = np.linalg.inv(np.vstack([m, [0, 0, 1]]) if kind == "affine" else m)
+                    m = m[:2] if kind == "affine" else m
+                mask = comparable(*source_coordinates(kind, m, OUT), interpolation, "constant")
+                assert_matches(y[i], expected, "float32", mask=mask, context=f"{kind} {i}")
+    maps = [random_maps(rng, HW, OUT) for _ in range(3)]
+    map_x, map_y = np.stack([m[0] for m in maps]), np.stack([m[1] for m in maps])
+    y = gilfree.numpy.remap(images, map_x, map_y, interpolation=interpolation)
+    for i in range(3):
+        expected = cv_remap(images[i], map_x[i], map_y[i], interpolation, "constant", fill)
+        mask = comparable(
+            map_x[i].astype(np.float64), map_y[i].astype(np.float64), interpolation, "constant"
+        )
+        assert_matches(y[i], expected, "float32", mask=mask, context=f"remap {i}")
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_integer_outputs_round_to_nearest_and_saturate(face):
+    """README (Geometric correction): integer results round to nearest (ties to even, as
+    docs/geometry-spec.md says) and saturate.
+
+    Bilinear samples halfway and a quarter of the way between pixels; bicubic overshoot
+    (OpenCV's INTER_CUBIC on the float32 image gives -23.9 and 278.9) saturates.
+    """
+    import cv2
+
+    fn = face_function(face, "remap")
+    row = np.array([[0, 1, 2, 3, 250, 255, 7, 8]], np.uint8)
+    xs = np.float32([[0.5, 1.5, 2.5, 4.5, 6.25, 6.75]])
+    y = np.asarray(fn(row, xs, np.zeros_like(xs)))
+    np.testing.assert_array_equal(y, [[0, 2, 2, 252, 7, 8]])  # 0.5 1.5 2.5 252.5 7.25 7.75
+    for dtype in ("uint8", "int16", "uint16"):
+        info = np.iinfo(dtype)
+        step = np.array([[info.min] * 3 + [info.max] * 3], dtype)
+        xs = np.float32([[1.5, 3.5, 2.3]])
+        y = np.asarray(
+            fn(step, xs, np.zeros_like(xs), interpolation="bicubic", fill_mode="nearest")
+        )
+        cubic = cv2.remap(
+            step.astype(np.float32),
+            xs,
+            np.zeros_like(xs),
+            cv2.INTER_CUBIC,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        assert cubic[0, 0] < info.min and cubic[0, 1] > info.max  # overshoot both ways
+        expected = np.clip(np.rint(cubic.astype(np.float64)), info.min, info.max)
+        np.testing.assert_array_equal(y, expected, err_msg=dtype)
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_nodata_gives_invalid_taps_zero_weight_and_renormalizes(face):
+    """README (Geometric correction): with nodata, invalid source pixels get zero weight and
+    the rest is renormalized; an output pixel with no valid source is nodata.
+
+    Hand-computed values: a bilinear sample at (0.25, 0.5) has taps 10 (weight 0.375),
+    20 (0.125), nodata (0.375) and 40 (0.125): (3.75 + 2.5 + 5) / 0.625 = 18.
+    """
+    fn = face_function(face, "remap")
+    image = np.array([[10, 20, 0], [0, 40, 0], [0, 0, 0]], np.float32)
+    at_x = np.float32([[0.25, 2.0, 1.0, 0.4]])
+    at_y = np.float32([[0.5, 0.5, 0.5, 0.6]])
+    y = np.asarray(fn(image, at_x[:, :3], at_y[:, :3], nodata=0))
+    # (0.25, 0.5): renormalized 18; (2, 0.5): only nodata taps; (1, 0.5): column 1 alone.
+    np.testing.assert_allclose(y, [[18.0, 0.0, 30.0]], rtol=1e-6)
+    y = np.asarray(fn(image, at_x[:, 3:], at_y[:, 3:], nodata=0, interpolation="nearest"))
+    np.testing.assert_array_equal(y, [[0.0]])  # nearest pixel (0, 1) is nodata
+    y = np.asarray(fn(image.astype(np.uint8), at_x[:, :1], at_y[:, :1], nodata=0))
+    np.testing.assert_array_equal(y, [[18]])
+    nan_image = np.where(image == 0, np.nan, image).astype(np.float32)
+    y = np.asarray(fn(nan_image, at_x[:, :3], at_y[:, :3], nodata=float("nan")))
+    np.testing.assert_allclose(y[0, [0, 2]], [18.0, 30.0], rtol=1e-6)
+    assert np.isnan(y[0, 1])
+
+
+def test_no_gradient_with_respect_to_maps_matrices_and_transforms():
+    """README (Geometric correction): the matrix, maps and points get `None` (the image gets
+    a gradient)."""
+    import tensorflow as tf
+
+    import gilfree
+
+    image = tf.constant(np.ones((5, 6, 1), np.float32))
+    map_x = tf.Variable(np.tile(np.arange(6, dtype=np.float32) * 0.9, (4, 1)))
+    map_y = tf.Variable(np.tile(np.arange(4, dtype=np.float32)[:, None] * 0.9, (1, 6)))
+    perspective = tf.Variable(np.eye(3))
+    transforms = tf.Variable([[1, 0, 0.5, 0, 1, 0, 0, 0]], dtype=tf.float32)
+    angle = tf.Variable(10.0)
+    src = tf.Variable([[0.0, 0.0], [5.0, 0.0], [0.0, 4.0], [5.0, 4.0]], dtype=tf.float64)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(image)
+        outputs = [
+            gilfree.remap(image, map_x, map_y),
+            gilfree.warp_perspective(image, perspective),
+            gilfree.projective_transform(image[None], transforms),
+            gilfree.rotate(image, angle),
+            gilfree.polynomial_warp(image, src + 0.5, src),
+        ]
+        loss = tf.add_n([tf.reduce_sum(y) for y in outputs])
+    for variable in (map_x, map_y, perspective, transforms, angle, src):
+        assert tape.gradient(loss, variable) is None, variable.name
+    assert tape.gradient(loss, image) is not None

@@ -199,6 +199,9 @@ def cv_remap(image, map_x, map_y, interpolation, fill_mode, fill):
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32"])
 @pytest.mark.parametrize("kind", ["affine", "perspective"])
 def test_warp_matches_opencv(kind, dtype, channels, interpolation, fill_mode):
+    """README (Geometric correction): tested against cv2.warpAffine/warpPerspective: every
+    interpolation and shared border mode; uint8, uint16, float32; 1, 3, 4 channels.
+    """
     rng = np.random.default_rng(seed_of(kind, dtype, channels, interpolation, fill_mode))
     image = make_image((*SIZE, channels), dtype, rng)
     m = random_affine(rng) if kind == "affine" else random_perspective(rng)
@@ -225,6 +228,9 @@ def test_warp_matches_opencv(kind, dtype, channels, interpolation, fill_mode):
 @pytest.mark.parametrize("channels", [1, 3, 4])
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32"])
 def test_remap_matches_opencv(dtype, channels, interpolation, fill_mode):
+    """README (Geometric correction): tested against cv2.remap: every interpolation and shared
+    border mode; uint8, uint16, float32; 1, 3, 4 channels.
+    """
     rng = np.random.default_rng(seed_of("remap", dtype, channels, interpolation, fill_mode))
     image = make_image((*SIZE, channels), dtype, rng)
     map_x, map_y = random_maps(rng)
@@ -240,6 +246,7 @@ def test_remap_matches_opencv(dtype, channels, interpolation, fill_mode):
 @pytest.mark.parametrize("interpolation", INTERPOLATIONS)
 @pytest.mark.parametrize("kind", ["affine", "perspective"])
 def test_inverse_map_matches_opencv_warp_inverse_map(kind, interpolation):
+    """README (Geometric correction): inverse=True: the matrix maps destination to source."""
     rng = np.random.default_rng(seed_of("inverse", kind, interpolation))
     image = make_image((*SIZE, 3), "float32", rng)
     m = random_affine(rng) if kind == "affine" else random_perspective(rng)
@@ -265,6 +272,7 @@ def test_inverse_map_matches_opencv_warp_inverse_map(kind, interpolation):
 @pytest.mark.parametrize("interpolation", INTERPOLATIONS)
 @pytest.mark.parametrize("op", ["affine", "perspective", "remap"])
 def test_many_channels_match_opencv_band_by_band(op, interpolation, fill_mode):
+    """README (Geometric correction): tested against OpenCV band by band (over 4 channels)."""
     rng = np.random.default_rng(seed_of("bands", op, interpolation, fill_mode))
     image = make_image((*SIZE, 13), "uint16", rng)
     fill = rng.integers(0, 65536, 13).astype(np.float64)
@@ -287,7 +295,11 @@ def test_many_channels_match_opencv_band_by_band(op, interpolation, fill_mode):
 @pytest.mark.parametrize("dtype", ["int16", "float16"])
 @pytest.mark.parametrize("interpolation", INTERPOLATIONS)
 def test_int16_and_float16_match_opencv(dtype, interpolation):
-    """Against OpenCV on the float32 image, rounded (and saturated) to the dtype."""
+    """Against OpenCV on the float32 image, rounded (and saturated) to the dtype.
+
+    README (Geometric correction): int16 and float16 images (against OpenCV on their float32
+    values).
+    """
     rng = np.random.default_rng(seed_of("dtypes", dtype, interpolation))
     image = make_image((*SIZE, 3), dtype, rng)
     m = random_affine(rng)
@@ -399,6 +411,7 @@ def tf_projective(images, transforms, out_hw, interpolation, fill_mode, fill_val
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
 @pytest.mark.parametrize("dtype", ["float32", "uint8", "float16"])
 def test_projective_transform_matches_tensorflow(dtype, interpolation, fill_mode):
+    """README (Geometric correction): tested against TF's V3 op (every fill mode)."""
     rng = np.random.default_rng(seed_of("tf", dtype, interpolation, fill_mode))
     images = make_image((3, *SIZE, 2), dtype, rng)
     transforms = random_transforms(rng, 3)
@@ -628,6 +641,9 @@ def known_coefficients(order: int, rng: np.random.Generator) -> np.ndarray:
 @pytest.mark.parametrize("interpolation", INTERPOLATIONS)
 @pytest.mark.parametrize("order", [1, 2, 3])
 def test_polynomial_warp_matches_opencv_remap_of_the_polynomial(order, interpolation):
+    """README (Geometric correction): polynomial_warp is ground-control-point correction with a
+    polynomial of order 1, 2 or 3.
+    """
     rng = np.random.default_rng(seed_of("poly-remap", order, interpolation))
     image = make_image((*SIZE, 3), "float32", rng)
     c = known_coefficients(order, rng)
@@ -675,7 +691,10 @@ def test_fit_polynomial_recovers_known_coefficients(order):
 
 @pytest.mark.parametrize("order", [1, 2, 3])
 def test_fit_polynomial_rms_of_noisy_points(order):
-    """Noise orthogonal to the terms: the fit is the true polynomial, the rms is known."""
+    """Noise orthogonal to the terms: the fit is the true polynomial, the rms is known.
+
+    README (Geometric correction): fit_polynomial is the least-squares fit and returns its rms.
+    """
     rng = np.random.default_rng(seed_of("fit-noise", order))
     c = known_coefficients(order, rng)
     k = 25
@@ -707,7 +726,11 @@ def test_fit_polynomial_with_exactly_enough_points():
 
 
 def test_fill_mode_index_patterns():
-    """The spec's table, on one row [a b c d] = [1 2 3 4] sampled at integer x."""
+    """The spec's table, on one row [a b c d] = [1 2 3 4] sampled at integer x.
+
+    README (Geometric correction): fill modes constant, nearest, reflect (dcba|abcd|dcba),
+    reflect_101 (dcb|abcd|cba), wrap.
+    """
     row = np.array([[1, 2, 3, 4]], dtype=np.float32)
     xs = np.arange(-4, 8, dtype=np.float32)[None]
     patterns = {
@@ -845,7 +868,11 @@ def tap_windows(s: np.ndarray, interpolation: str) -> tuple[np.ndarray, np.ndarr
     [("uint16", 0), ("float32", 0.0), ("float32", float("nan")), ("int16", -32768)],
 )
 def test_nodata_rules_on_interior_pixels(dtype, nodata, interpolation):
-    """Checked per pixel from the taps, with OpenCV where every tap is valid."""
+    """Checked per pixel from the taps, with OpenCV where every tap is valid.
+
+    README (Geometric correction): nodata: invalid source pixels get zero weight and the rest is
+    renormalized; an output pixel with no valid source is `nodata`.
+    """
     rng = np.random.default_rng(seed_of("nodata", dtype, nodata, interpolation))
     h, w = 24, 28
     image = make_image((h, w, 3), dtype, rng)

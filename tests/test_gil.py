@@ -107,6 +107,9 @@ def test_control_gil_holding_call_is_detected():
 
 @pytest.mark.parametrize("op", ["percentile_stretch", "normalize", "standardize", "minmax_scale"])
 def test_numpy_kernel_releases_gil(op, big_image):
+    """README (The ops): `gilfree.numpy.<op>` releases the GIL.
+    README (NumPy kernels in other loaders): gilfree.numpy releases the GIL.
+    """
     import gilfree.numpy
 
     fn = getattr(gilfree.numpy, op)
@@ -177,6 +180,7 @@ def _geometry_calls(image: np.ndarray) -> dict:
     ],
 )
 def test_numpy_warp_releases_gil(op, big_image):
+    """README (The ops): `gilfree.numpy.<op>` releases the GIL (geometry ops)."""
     call = _geometry_calls(big_image)[op]
     work, duration = repeat_for(call, 1.0)
     best, ratios = gil_ratio(work, duration)
@@ -188,6 +192,7 @@ def test_numpy_warp_releases_gil(op, big_image):
 
 @pytest.mark.parametrize("op", ["decode_npy", "decode_npz", "decode_records"])
 def test_numpy_decoder_releases_gil(op):
+    """README (The ops): `gilfree.numpy.<op>` releases the GIL (decoders)."""
     import gilfree.numpy as gnp
 
     rng = np.random.default_rng(1)

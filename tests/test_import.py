@@ -20,6 +20,9 @@ def run_python(code: str) -> str:
 
 @pytest.mark.parametrize("module", ["gilfree", "gilfree.numpy", "gilfree.reference"])
 def test_import_does_not_load_tensorflow(module):
+    """README (The ops): `import gilfree.numpy` does not import TensorFlow (nor does
+    gilfree.reference, plain NumPy).
+    """
     out = run_python(
         f"import sys, {module}\n"
         "print(sorted(m for m in sys.modules if m == 'tensorflow' or m.startswith('tensorflow.')))"
@@ -43,6 +46,7 @@ def test_numpy_faces_run_without_tensorflow():
 
 
 def test_tf_ops_are_loaded_lazily():
+    """README (The ops): `gilfree.<op>` loads the op library on first use."""
     out = run_python(
         "import sys, gilfree\n"
         "before = 'tensorflow' in sys.modules\n"
@@ -53,6 +57,7 @@ def test_tf_ops_are_loaded_lazily():
 
 
 def test_load_ops_returns_the_op_library():
+    """README (The ops): `gilfree.load_ops()` loads the op library explicitly and returns it."""
     out = run_python(
         "import gilfree\n"
         "lib = gilfree.load_ops()\n"
@@ -85,3 +90,65 @@ def test_load_ops_under_another_tensorflow_names_both_versions(tmp_path):
     assert "2.99.0" in message
     assert installed in message
     assert "pip install" in message and "--no-build-isolation" in message
+
+
+#: Every op the README lists in "The ops".
+README_OPS = (
+    "normalize",
+    "standardize",
+    "minmax_scale",
+    "percentile_stretch",
+    "warp_affine",
+    "warp_perspective",
+    "projective_transform",
+    "remap",
+    "polynomial_warp",
+    "fit_polynomial",
+    "rotate",
+    "decode_npy",
+    "decode_npz",
+    "decode_records",
+)
+
+
+@pytest.mark.parametrize("op", README_OPS)
+def test_every_op_has_four_faces_with_the_same_arguments(op):
+    """README (The ops): every op has four faces (gilfree.<op>, gilfree.numpy.<op>,
+    gilfree.reference.<op>, gilfree.fallback.<op>) with the same name and arguments.
+
+    The arguments' names, kinds and order must agree; the TensorFlow face may add its
+    op-name argument ``name`` and the NumPy face its ``threads`` (README: "takes
+    threads="); ``dtype`` defaults are compared as NumPy dtypes.
+    """
+    import inspect
+
+    import numpy as np
+
+    import gilfree
+    import gilfree.fallback
+    import gilfree.numpy
+    import gilfree.reference
+
+    extra = {"tf": {"name"}, "numpy": {"threads"}, "reference": set(), "fallback": set()}
+    faces = {
+        "tf": gilfree,
+        "numpy": gilfree.numpy,
+        "reference": gilfree.reference,
+        "fallback": gilfree.fallback,
+    }
+    seen = {}
+    for face, module in faces.items():
+        fn = getattr(module, op)
+        assert callable(fn), (face, op)
+        params = [p for p in inspect.signature(fn).parameters.values() if p.name not in extra[face]]
+        seen[face] = [
+            (
+                p.name,
+                p.kind,
+                np.dtype(getattr(p.default, "as_numpy_dtype", p.default))
+                if p.name == "dtype" and p.default is not p.empty
+                else p.default,
+            )
+            for p in params
+        ]
+    assert seen["numpy"] == seen["tf"] == seen["reference"] == seen["fallback"], seen

@@ -365,3 +365,15 @@ def test_layer_trains_after_a_dense_layer(layer):
     assert np.isfinite(history.history["loss"][0])
     moved = np.abs(dense.kernel.numpy() - before)
     assert moved.max() > 1e-6
+
+
+def test_single_band_images_need_a_channel_axis_inside_a_model():
+    """README (Keras layers): inside a model the first axis is the batch, so single-band
+    images are given a channel axis: keras.Input((H, W, 1)) standardizes image by image,
+    as tf.image.per_image_standardization does."""
+    rng = np.random.default_rng(seed_of("keras-channel-axis"))
+    x = rng.uniform(0, 100, (4, 6, 5, 1)).astype(np.float32)
+    model = keras.Sequential([keras.Input((6, 5, 1)), gk.Standardize()])
+    got = model.predict(x, verbose=0)
+    want = tf.image.per_image_standardization(x).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -40,6 +40,10 @@ def check_faces(op, x, args, kwargs, *, faces=FACES, out="float32", expected=Non
 @pytest.mark.parametrize("dtype", INPUT_DTYPES)
 @pytest.mark.parametrize("op", OPS)
 def test_faces_agree(op, dtype, shape):
+    """README (Normalization): input dtypes uint8, uint16, int16, int32, float16, float32 in the
+    layouts [W], [H, W], [H, W, C], [N, H, W, C] (every face equals the reference, itself checked
+    in test_reference.py).
+    """
     x = make_input(shape, dtype, (op, dtype, shape, "parity"))
     for name, args, kwargs in op_variants(op, x, seed_of(op, dtype, shape)):
         check_faces(op, x, args, kwargs, context=name)
@@ -49,6 +53,7 @@ def test_faces_agree(op, dtype, shape):
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "float16", "float32"])
 @pytest.mark.parametrize("op", OPS)
 def test_faces_agree_float16_output(op, dtype, shape):
+    """README (Normalization): `dtype=` float16 output."""
     x = make_input(shape, dtype, (op, dtype, shape, "f16"))
     for name, args, kwargs in op_variants(op, x):
         check_faces(op, x, args, kwargs, out="float16", context=name)
@@ -57,6 +62,7 @@ def test_faces_agree_float16_output(op, dtype, shape):
 @pytest.mark.parametrize("dtype", ["uint8", "int16", "float32"])
 @pytest.mark.parametrize("op", OPS)
 def test_bfloat16_output_tf_faces(op, dtype):
+    """README (Normalization): `dtype=` bfloat16 output on the TensorFlow face."""
     x = make_input((2, 17, 9, 3), dtype, (op, dtype, "bf16"))
     for name, args, kwargs in op_variants(op, x):
         expected = getattr(reference, op)(x, *args, **kwargs)  # float32
@@ -68,6 +74,7 @@ def test_bfloat16_output_tf_faces(op, dtype):
 @pytest.mark.parametrize("out", ["float32", "float16", "bfloat16"])
 @pytest.mark.parametrize("op", OPS)
 def test_bfloat16_input_tf_faces(op, out):
+    """README (Normalization): bfloat16 input on the TensorFlow face."""
     x32 = make_input((3, 5, 7, 4), "float32", (op, "bf16in"))
     x = tf.cast(tf.constant(x32), tf.bfloat16)
     x_as_f32 = tf.cast(x, tf.float32).numpy()
@@ -84,6 +91,10 @@ def test_bfloat16_input_tf_faces(op, out):
 @pytest.mark.parametrize("dtype", ["uint8", "float32"])
 @pytest.mark.parametrize("kind", ["random", "constant", "one_hot"])
 def test_standardize_equals_tf_per_image_standardization(kind, dtype, shape, face):
+    """README (Normalization): `standardize` is (x - mean) / max(std, 1/sqrt(n)), the numbers of
+    `tf.image.per_image_standardization`, with statistics per image of a batch [N, H, W, C] or
+    [..., H, W, C].
+    """
     x = make_input(shape, dtype, (kind, dtype, shape))
     if kind == "constant":  # std = 0 < 1/sqrt(n); integer value keeps TF's float32 mean exact
         x = np.full(shape, np.round(x.flat[0]), dtype=dtype)
@@ -99,6 +110,9 @@ def test_standardize_equals_tf_per_image_standardization(kind, dtype, shape, fac
 @pytest.mark.parametrize("per_channel", [True, False])
 @pytest.mark.parametrize("low,high", [(2.0, 98.0), (0.0, 100.0), (12.5, 50.0)])
 def test_percentile_stretch_equals_np_percentile_expression(low, high, per_channel, dtype, face):
+    """README (Normalization): `percentile_stretch` is clip((x - lo) / (hi - lo), 0, 1) with lo, hi
+    = numpy.percentile(valid, [low, high]) (linear method), per channel or per image.
+    """
     x = make_input((2, 17, 9, 3), dtype, (low, high, dtype))
     xf = x.astype(np.float64)
     expected = np.empty_like(xf)
@@ -134,6 +148,10 @@ def _masked_float32(seed):
 @pytest.mark.parametrize("fill", [0.0, -1.0, np.nan])
 @pytest.mark.parametrize("op", ["minmax_scale", "percentile_stretch"])
 def test_nodata_and_nan(op, fill, per_channel, face):
+    """README (Normalization): an element equal to `nodata` or NaN is left out of minmax_scale's and
+    percentile_stretch's statistics and written as `fill`; a band with no valid element is all
+    `fill`; a constant band maps to 0.
+    """
     oracle = ORACLES[op]
     x = _masked_uint16((op, "u16"))
     kwargs = {"per_channel": per_channel, "nodata": 0, "fill": fill}
@@ -160,6 +178,7 @@ def test_nodata_and_nan(op, fill, per_channel, face):
 
 @pytest.mark.parametrize("face", FACES)
 def test_percentile_stretch_hi_equals_lo(face):
+    """README (Normalization): if hi == lo, `percentile_stretch` gives 0 where x <= lo, else 1."""
     v = np.array([1] + [5] * 98 + [9], dtype=np.uint8).reshape(10, 10, 1)
     y = run_face(face, "percentile_stretch", v)
     expected = np.zeros(100)
@@ -169,6 +188,7 @@ def test_percentile_stretch_hi_equals_lo(face):
 
 @pytest.mark.parametrize("face", FACES)
 def test_minmax_equals_tf_reductions(face):
+    """README (Normalization): `minmax_scale` is (x - min) / (max - min) per image and channel."""
     x = make_input((3, 17, 9, 4), "uint16", "tfmin")
     xt = tf.constant(x, tf.float64)
     lo = tf.math.reduce_min(xt, axis=[1, 2], keepdims=True)
@@ -178,6 +198,9 @@ def test_minmax_equals_tf_reductions(face):
 
 @pytest.mark.parametrize("face", FACES)
 def test_normalize_equals_expression_and_nan_propagates(face):
+    """README (Normalization): `normalize` is (x * scale - mean) / std per channel; it masks
+    nothing: NaN propagates.
+    """
     x = make_input((2, 17, 9, 3), "float32", "norm")
     x[0, 0, 0, 1] = np.nan
     mean = np.array([10.0, -20.0, 30.0])
@@ -189,6 +212,7 @@ def test_normalize_equals_expression_and_nan_propagates(face):
 
 @pytest.mark.parametrize("face", FACES)
 def test_normalize_mean_std_as_tensors(face):
+    """README (Normalization): `normalize`'s mean/std are one value per channel (here tensors)."""
     x = make_input((5, 7, 3), "uint8", "tensors")
     mean = tf.constant([0.4, 0.5, 0.6], tf.float32)
     std = tf.constant([0.2, 0.25, 0.3], tf.float32)
@@ -205,6 +229,7 @@ def test_normalize_mean_std_as_tensors(face):
 @pytest.mark.parametrize("dtype", ["uint8", "float32"])
 @pytest.mark.parametrize("op", OPS)
 def test_zero_size(op, dtype, shape, out, face):
+    """README (Normalization): zero-size input gives an empty output of the same shape."""
     x = np.zeros(shape, dtype)
     args = (0.5, 2.0) if op == "normalize" else ()
     y = run_face(face, op, x, *args, dtype=out)  # checks shape and dtype
@@ -253,6 +278,7 @@ def test_numpy_non_contiguous_inputs(op, dtype, view):
 @pytest.mark.parametrize("dtype", ["uint16", "float32"])
 @pytest.mark.parametrize("op", OPS)
 def test_hyperspectral_c200(op, dtype):
+    """README (Normalization): any channel count."""
     x = make_input((9, 7, 200), dtype, (op, dtype, 200))
     for name, args, kwargs in op_variants(op, x, 200):
         check_faces(op, x, args, kwargs, context=name)
@@ -261,6 +287,7 @@ def test_hyperspectral_c200(op, dtype):
 @pytest.mark.parametrize("dtype", ["uint8", "int16", "float32"])
 @pytest.mark.parametrize("op", OPS)
 def test_rank5_batch(op, dtype):
+    """README (Normalization): [..., H, W, C] is a batch: statistics are per image."""
     x = make_input((2, 3, 17, 9, 4), dtype, (op, dtype, 5))
     x[1, 2] = x[1, 2] // 3 if x.dtype.kind in "iu" else x[1, 2] / 3  # a different image
     for name, args, kwargs in op_variants(op, x, 5):
@@ -274,6 +301,7 @@ def test_rank5_batch(op, dtype):
 @pytest.mark.parametrize("face", FACES)
 @pytest.mark.parametrize("op", ["minmax_scale", "percentile_stretch"])
 def test_nodata_compared_as_float64(op, face):
+    """README (Normalization): an element equal to `nodata` (exact comparison) is invalid."""
     # 2**24 + 1 is an int32 value that float32 cannot hold (it rounds to 2**24).
     args = (0.0, 100.0) if op == "percentile_stretch" else ()  # full range: same as min/max
     x = np.array([2**24 + 1, 0, 100, 2**24, 50], np.int32)
@@ -347,6 +375,9 @@ TRICKY = [
 @pytest.mark.parametrize("size", TRICKY_SHAPES)
 @pytest.mark.parametrize("kind", TRICKY)
 def test_percentile_stretch_tricky_distributions(kind, size, face):
+    """README (Normalization): `percentile_stretch` is exact on both of its paths (histogram for
+    16384 or more elements per channel, radix select below).
+    """
     x = _tricky(kind, np.random.default_rng(seed_of(kind)), size)
     for low, high in [(2.0, 98.0), (0.0, 100.0), (0.5, 99.5), (49.0, 51.0), (1e-3, 99.999)]:
         for per_channel in (True, False):
@@ -403,6 +434,9 @@ def test_minmax_and_standardize_tricky_distributions(kind, face):
 )
 @pytest.mark.parametrize("op", OPS)
 def test_large_offset_small_spread(op, dtype, offset, spread, face):
+    """README (Normalization): `percentile_stretch`'s lo and hi are exactly numpy.percentile's (a lo
+    or hi rounded to float32 fails here).
+    """
     # Values far from 0 with a small spread: the outputs are O(1) numbers that float32
     # holds to ~1e-7; computing x - mean (or x - lo) with a float32-rounded mean loses them.
     rng = np.random.default_rng(seed_of(op, dtype))
@@ -414,6 +448,7 @@ def test_large_offset_small_spread(op, dtype, offset, spread, face):
 
 @pytest.mark.parametrize("face", FACES)
 def test_standardize_nan_makes_the_image_or_band_nan(face):
+    """README (Normalization): `standardize` masks nothing: NaN propagates."""
     x = make_input((2, 5, 7, 3), "float32", "nan")
     x[0, 1, 1, 1] = np.nan
     y = run_face(face, "standardize", x)
@@ -427,6 +462,9 @@ def test_standardize_nan_makes_the_image_or_band_nan(face):
 
 @pytest.mark.parametrize("face", FACES)
 def test_float16_output_overflows_to_inf_like_a_cast(face):
+    """README (Normalization): the result is cast to `dtype` as a cast would (float16 overflows to
+    inf).
+    """
     x = np.array([[-70000, -1000, 0, 1000, 70000]], np.int32)
     y = run_face(face, "normalize", x, 0.0, 1.0, dtype="float16")
     expected = tf.cast(tf.constant(x, tf.float32), tf.float16).numpy()
@@ -473,6 +511,9 @@ def face_call(face, op, *args, **kwargs):
 
 
 def test_tf_and_numpy_faces_are_bitwise_equal_for_float64_parameters():
+    """README (The ops): `gilfree.numpy.<op>` runs the same C++ kernel as the TF op (bit for bit the
+    same numbers).
+    """
     # Parameters travel to the TF op as float64 tensors, so nothing is rounded to
     # float32 on the way: percentiles like 33.3 and scales like 1/255 give exactly
     # the NumPy face's numbers (both run the same kernel).
@@ -491,3 +532,103 @@ def test_tf_and_numpy_faces_are_bitwise_equal_for_float64_parameters():
         want = getattr(gn, op)(x, *args, **kwargs)
         got = getattr(gilfree, op)(x, *args, **kwargs).numpy()
         np.testing.assert_array_equal(got, want, err_msg=op)
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_rank_1_and_2_are_single_band_images(face):
+    """README (Normalization): `[W]` and `[H, W]` are one single-band image.
+
+    standardize equals tf.image.per_image_standardization of the same values as one
+    [1, n, 1] image, and minmax_scale uses the minimum and maximum of all the values (a
+    per-column or per-row statistic would give other numbers).
+    """
+    for shape in [(23,), (17, 9)]:
+        x = make_input(shape, "uint16", ("single-band", shape))
+        as_image = tf.constant(x.reshape(1, -1, 1))
+        expected = tf.image.per_image_standardization(as_image).numpy().reshape(shape)
+        assert_close(run_face(face, "standardize", x), expected, context=str(shape))
+        xf = x.astype(np.float64)
+        expected = (xf - xf.min()) / (xf.max() - xf.min())
+        assert_close(run_face(face, "minmax_scale", x), expected, context=str(shape))
+
+
+@pytest.mark.parametrize("face", FACES)
+@pytest.mark.parametrize("op", OPS)
+def test_default_output_dtype_is_float32(op, face):
+    """README (Normalization): the output is float32 by default."""
+    x = make_input((5, 7, 3), "uint16", ("default-dtype", op))
+    args = (1000.0, 500.0) if op == "normalize" else ()
+    y = face_call(face, op, x, *args)
+    y = y.numpy() if isinstance(y, tf.Tensor) else y
+    assert y.dtype == np.float32, (face, op, y.dtype)
+    assert_close(y, ORACLES[op](x, *args), context=f"{face} {op}")
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_standardize_per_channel_and_epsilon_equal_numpy(face):
+    """README (Normalization): `standardize(per_channel=True)` standardizes each band on its
+    own; `epsilon` replaces the 1/sqrt(n) floor of the standard deviation.
+
+    The expected values are NumPy's mean and (population) std over each image and band.
+    """
+    x = make_input((2, 6, 5, 3), "float32", "standardize-numpy")
+    x[1, ..., 2] = 7.0  # a constant band: std 0, so the floor decides
+    xf = x.astype(np.float64)
+    mean = xf.mean(axis=(1, 2), keepdims=True)
+    std = xf.std(axis=(1, 2), keepdims=True)
+    n = x.shape[1] * x.shape[2]
+    for epsilon, floor in [(None, 1.0 / np.sqrt(n)), (1e-3, 1e-3), (500.0, 500.0)]:
+        expected = (xf - mean) / np.maximum(std, floor)
+        y = run_face(face, "standardize", x, per_channel=True, epsilon=epsilon)
+        assert_close(y, expected, context=f"per_channel epsilon={epsilon}")
+    # per image (all bands together) with an epsilon larger than every std
+    mean = xf.mean(axis=(1, 2, 3), keepdims=True)
+    y = run_face(face, "standardize", x, epsilon=1e4)
+    assert_close(y, (xf - mean) / 1e4, context="per image epsilon=1e4")
+
+
+@pytest.mark.parametrize("op", ["minmax_scale", "percentile_stretch"])
+def test_stretch_gradients_are_zero_at_masked_clipped_and_constant_bands(op):
+    """README (Normalization): the gradient of `minmax_scale` and `percentile_stretch` holds
+    the statistics constant: grad / (hi - lo) for each valid element that was not clipped,
+    0 for masked (nodata, NaN) and clipped elements and constant bands.
+
+    lo and hi come from NumPy (nanmin/nanmax, nanpercentile) over the valid elements.
+    """
+    import gilfree
+
+    rng = np.random.default_rng(seed_of("stretch-grad", op))
+    x = rng.uniform(1.0, 5.0, (2, 6, 7, 3)).astype(np.float32)
+    x[0, 1, 2, :] = -9.0  # nodata
+    x[1, 0, 0, 1] = np.nan
+    x[1, ..., 2] = 2.5  # a constant band
+    x[1, 4, 4, 2] = -9.0  # with a nodata element
+    upstream = rng.uniform(-1.0, 1.0, x.shape).astype(np.float32)
+    args = (10.0, 90.0) if op == "percentile_stretch" else ()
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = getattr(gilfree, op)(xt, *args, nodata=-9.0)
+        loss = tf.reduce_sum(y * upstream)
+    got = tape.gradient(loss, xt).numpy()
+
+    valid = np.where((x == -9.0) | np.isnan(x), np.nan, x.astype(np.float64))
+    if op == "percentile_stretch":
+        lo = np.nanpercentile(valid, 10.0, axis=(1, 2), keepdims=True)
+        hi = np.nanpercentile(valid, 90.0, axis=(1, 2), keepdims=True)
+    else:
+        lo = np.nanmin(valid, axis=(1, 2), keepdims=True)
+        hi = np.nanmax(valid, axis=(1, 2), keepdims=True)
+    lo, hi = np.broadcast_to(lo, x.shape), np.broadcast_to(hi, x.shape)
+    masked = np.isnan(valid)
+    constant = hi == lo
+    with np.errstate(invalid="ignore"):
+        clipped = (valid < lo) | (valid > hi)
+    inside = ~masked & ~constant & ~clipped
+    assert masked.any() and constant.any() and inside.any()
+    if op == "percentile_stretch":
+        assert clipped.any()
+    np.testing.assert_array_equal(got[masked | constant | clipped], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = upstream / (hi - lo)
+    np.testing.assert_allclose(got[inside], expected[inside], rtol=1e-5, atol=1e-6)

@@ -47,6 +47,9 @@ def images():
 @pytest.mark.parametrize("face", TF_FACES)
 @pytest.mark.parametrize("op", OPS)
 def test_dataset_map_parallel(op, face, images):
+    """README (The ops): the TF op runs in `dataset.map` and keeps the static shape.
+    README (Normalization): the output is float32 by default.
+    """
     args, kwargs = PARAMS[op]
     fn = op_of(face, op)
     ds = tf.data.Dataset.from_tensor_slices(images).map(
@@ -92,6 +95,7 @@ def test_bare_py_function_loses_shape_fallback_restores_it(images):
 @pytest.mark.parametrize("face", TF_FACES)
 @pytest.mark.parametrize("op", OPS)
 def test_tf_function_static_shape(op, face, images):
+    """README (The ops): the TF op runs in `tf.function` and keeps the static shape."""
     args, kwargs = PARAMS[op]
     fn = op_of(face, op)
 
@@ -133,6 +137,7 @@ def test_tf_function_unknown_dims(op, face, images):
 @pytest.mark.parametrize("face", TF_FACES)
 @pytest.mark.parametrize("op", OPS)
 def test_eager(op, face, images):
+    """README (The ops): the TF op runs eagerly."""
     args, kwargs = PARAMS[op]
     y = op_of(face, op)(tf.constant(images[0]), *args, **kwargs)
     assert y.shape == SHAPE[1:]

@@ -396,6 +396,7 @@ ERRORS = {"numpy": ("ValueError",), "tf": ("InvalidArgumentError",)}
     [pytest.param(f, c, id=f"{f}-{c.name}") for c in CASES for f in c.faces],
 )
 def test_huge_output_is_refused_quickly_without_allocating(face: str, case: Case) -> None:
+    """README (Record decoding): nothing is allocated that the input's size cannot justify."""
     r = results(face)[case.name]
     assert r["error"] in ERRORS[face], r
     assert re.search(case.pattern, r["message"], re.DOTALL), r["message"]

@@ -116,6 +116,9 @@ def test_in_process_outputs_follow_the_ops(saved: tuple[Path, np.ndarray, dict])
 def test_fresh_process_with_load_ops_gives_the_same_outputs(
     saved: tuple[Path, np.ndarray, dict], tmp_path: Path
 ) -> None:
+    """README (tf.data service and SavedModel): a SavedModel that uses gilfree ops loads after
+    `gilfree.load_ops()` (README (The ops): call it before loading such a SavedModel).
+    """
     model_dir, image, expected = saved
     np.save(tmp_path / "image.npy", image)
     result = run_loader(model_dir, tmp_path, "load_ops")
@@ -132,7 +135,11 @@ def test_fresh_process_with_load_ops_gives_the_same_outputs(
 def test_fresh_process_without_load_ops_fails_to_load(
     how: str, saved: tuple[Path, np.ndarray, dict], tmp_path: Path
 ) -> None:
-    """Without gilfree.load_ops() (``import gilfree`` alone is not enough) the load fails."""
+    """Without gilfree.load_ops() (``import gilfree`` alone is not enough) the load fails.
+
+    README (tf.data service and SavedModel): without `gilfree.load_ops()` before
+    `tf.saved_model.load`, the load fails with "Op type not registered".
+    """
     model_dir, image, _ = saved
     np.save(tmp_path / "image.npy", image)
     result = run_loader(model_dir, tmp_path, how)

@@ -127,6 +127,9 @@ def check_threads(op: str, run, eager, *, at_least: int, exactly: bool, what: st
 
 @pytest.mark.parametrize("op", CHAINS)
 def test_map_element_runs_on_one_thread_by_default(image, eager, op):
+    """README (Geometric correction): inside `dataset.map` an op stays within
+    `max_intra_op_parallelism`, 1 by default: one thread per element.
+    """
     it = one_element(image, CHAINS[op], None)
     check_threads(
         op,
@@ -140,6 +143,9 @@ def test_map_element_runs_on_one_thread_by_default(image, eager, op):
 
 @pytest.mark.parametrize("op", CHAINS)
 def test_eager_call_uses_several_threads(image, eager, op):
+    """README (Geometric correction): an eager call splits large images over the intra-op pool (this
+    test checks several threads, not all of them).
+    """
     require_several_threads()
     check_threads(
         op,
@@ -153,6 +159,9 @@ def test_eager_call_uses_several_threads(image, eager, op):
 
 @pytest.mark.parametrize("op", CHAINS)
 def test_map_element_uses_max_intra_op_parallelism(image, eager, op):
+    """README (Geometric correction): inside `dataset.map` a larger `max_intra_op_parallelism` lets
+    large images split over more threads.
+    """
     require_several_threads()
     it = one_element(image, CHAINS[op], 2)
     check_threads(

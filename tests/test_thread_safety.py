@@ -149,6 +149,9 @@ def numpy_tasks() -> list[Task]:
 
 
 def test_numpy_ops_from_16_threads_equal_sequential_calls():
+    """README (NumPy kernels in other loaders): sixteen threads calling the same ops with different
+    arguments give bit for bit the results of sequential calls.
+    """
     tasks = numpy_tasks()
     assert len({name for name, _ in tasks}) == len(tasks)
     inputs = [(name, x.copy()) for name, x, _, _ in normalization_cases()]
@@ -210,6 +213,9 @@ def tf_tasks(tf: Any) -> list[Task]:
 
 
 def test_tf_ops_from_16_threads_equal_sequential_calls():
+    """README (NumPy kernels in other loaders): sixteen threads calling the same ops with different
+    arguments give bit for bit the results of sequential calls (TF faces).
+    """
     tf = pytest.importorskip("tensorflow")
     tasks = tf_tasks(tf)
     expected = {name: fn() for name, fn in tasks}
