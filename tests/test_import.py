@@ -152,3 +152,48 @@ def test_every_op_has_four_faces_with_the_same_arguments(op):
             for p in params
         ]
     assert seen["numpy"] == seen["tf"] == seen["reference"] == seen["fallback"], seen
+
+
+def test_gilfree_info_reports_versions_library_and_simd_targets():
+    """README (Reporting a problem): `python -m gilfree info` prints the gilfree, NumPy and
+    TensorFlow versions, the op library and whether it loads, the SIMD target in use and
+    those built in (checked against /proc/cpuinfo), and the compiler."""
+    import platform
+
+    import numpy as np
+    import tensorflow as tf
+
+    import gilfree
+    import gilfree.numpy
+
+    out = subprocess.run(
+        [sys.executable, "-m", "gilfree", "info"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    ).stdout
+    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    assert fields["gilfree"] == gilfree.__version__
+    assert fields["numpy"] == np.__version__
+    assert fields["tensorflow importable"] == tf.__version__
+    assert fields["tensorflow built for"] == tf.__version__
+    assert fields["op library loads"] == "yes"
+    assert fields["op library"].endswith("_gilfree_ops.so")
+    assert fields["simd target in use"].split()[0] == gilfree.numpy.simd_level()
+    assert fields["compiler (NumPy module)"].split()[0] in ("GCC", "Clang")
+    built = dict(
+        (part.split(" (")[0], "runs here" in part)
+        for part in fields["simd targets built"].split(", ")
+    )
+    assert built["scalar"] and built["baseline"]  # every CPU runs these
+    if platform.machine() == "x86_64":
+        with open("/proc/cpuinfo") as f:
+            lines = [line for line in f if line.startswith("flags")]
+        flags = set(lines[0].split(":", 1)[1].split()) if lines else set()
+        avx2 = {"avx2", "fma", "f16c"} <= flags
+        assert built["avx2"] == avx2
+        assert built["avx512"] == (
+            avx2 and {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags
+        )

@@ -4,6 +4,7 @@
 // signatures and converts arguments such as dtype names.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <string>
 #include <vector>
@@ -116,6 +117,28 @@ PYBIND11_MODULE(_native, m) {
   RegisterDecoders(m);
   RegisterWarp(m);
   m.def("simd_level", &simd::SimdLevel, "The SIMD target the kernels dispatched to on this CPU.");
+  m.def(
+      "simd_targets",
+      [] {
+        std::vector<std::pair<std::string, bool>> out;
+        for (const char* name : simd::BuiltTargets()) {
+          out.emplace_back(name, simd::KernelsNamed(name) != nullptr);
+        }
+        return out;
+      },
+      "The SIMD targets built in, each with whether this CPU runs it.");
+  m.def(
+      "compiler",
+      [] {
+#if defined(__clang__)
+        return std::string("Clang ") + __clang_version__;
+#elif defined(__GNUC__)
+        return std::string("GCC ") + __VERSION__;
+#else
+        return std::string("unknown");
+#endif
+      },
+      "The C++ compiler this module was built with.");
 
   m.def(
       "normalize",

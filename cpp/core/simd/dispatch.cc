@@ -104,5 +104,16 @@ const KernelTable& Kernels() {
 
 const char* SimdLevel() { return Kernels().name; }
 
+std::vector<const char*> BuiltTargets() {
+  std::vector<const char*> names = {"scalar", "baseline"};
+#if defined(GILFREE_HAVE_X86_TARGETS)
+  names.insert(names.end(), {"avx2", "avx512"});
+#endif
+#if defined(GILFREE_HAVE_NEON_TARGET)
+  names.push_back("neon");
+#endif
+  return names;
+}
+
 }  // namespace simd
 }  // namespace gilfree

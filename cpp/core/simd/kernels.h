@@ -15,6 +15,7 @@
 #define GILFREE_CORE_SIMD_KERNELS_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "../dtype.h"
 #include "../image.h"
@@ -78,6 +79,10 @@ const KernelTable& Kernels();
 const KernelTable* KernelsNamed(const char* name);
 // Name of the table Kernels() returns.
 const char* SimdLevel();
+// The targets built into this binary, in order of preference (best last):
+// "scalar", "baseline", then "avx2", "avx512" (x86-64) or "neon" (aarch64).
+// KernelsNamed(name) != nullptr tells which of them this CPU runs.
+std::vector<const char*> BuiltTargets();
 
 }  // namespace simd
 }  // namespace gilfree
