@@ -23,9 +23,9 @@
 // beyond int64 give INT64_MIN, outside the image). The fill value is
 // T(float(fill_value[c])), read back as float32 by bilinear.
 //
-// The row loops (warp_v3_impl.inc) are built for the "scalar", "baseline"
-// (SSE2) and "avx2" targets and chosen like the kernel tables (simd/kernels.h,
-// GILFREE_SIMD); every one gives the same bits.
+// The row loops (warp_v3_impl.inc) are built scalar (GILFREE_SIMD=scalar,
+// the reference) and with SSE2 steps (every other target on x86-64); both
+// give the same bits.
 //
 // Example: a 1x1x3x1 float32 image {10, 20, 30}, t = {1, 0, 0.5, 0, 1, 0, 0, 0},
 // bilinear, constant fill 0: sx = 0.5, 1.5, 2.5 -> {15, 25, 15} (the last
