@@ -109,6 +109,18 @@ def _tf():
     return tf
 
 
+def tf_projective(images, transforms, out_hw, interpolation, fill_mode, fill_value):
+    """tf.raw_ops.ImageProjectiveTransformV3, the oracle of projective_transform (a tensor)."""
+    return _tf().raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=list(out_hw),
+        fill_value=float(fill_value),
+        interpolation=interpolation.upper(),
+        fill_mode=fill_mode.upper(),
+    )
+
+
 def face_fn(face: str, op: str):
     """The function `op` of one face: 'tf' (native TF op), 'numpy', 'reference', 'fallback'."""
     if face == "tf":

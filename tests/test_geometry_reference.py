@@ -32,7 +32,7 @@ import math
 import cv2
 import numpy as np
 import pytest
-from conftest import seed_of
+from conftest import seed_of, tf_projective
 
 from gilfree import reference
 
@@ -394,19 +394,6 @@ def random_transforms(rng: np.random.Generator, n: int, hw=SIZE, shift=40.0) -> 
     return np.array(rows, dtype=np.float32)
 
 
-def tf_projective(images, transforms, out_hw, interpolation, fill_mode, fill_value):
-    import tensorflow as tf
-
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images,
-        transforms=transforms,
-        output_shape=list(out_hw),
-        fill_value=float(fill_value),
-        interpolation=interpolation.upper(),
-        fill_mode=fill_mode.upper(),
-    ).numpy()
-
-
 @pytest.mark.parametrize("fill_mode", ["constant", "reflect", "wrap", "nearest"])
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
 @pytest.mark.parametrize("dtype", ["float32", "uint8", "float16"])
@@ -425,7 +412,7 @@ def test_projective_transform_matches_tensorflow(dtype, interpolation, fill_mode
         fill_value=7.0,
     )
     assert y.dtype == images.dtype and y.shape == (3, *out_hw, 2)
-    expected = tf_projective(images, transforms, out_hw, interpolation, fill_mode, 7.0)
+    expected = tf_projective(images, transforms, out_hw, interpolation, fill_mode, 7.0).numpy()
     # TensorFlow's float32 arithmetic in its order, and its truncation: bit for bit.
     np.testing.assert_array_equal(y, expected)
 
@@ -448,7 +435,7 @@ def test_projective_transform_small_images_match_tensorflow(hw, interpolation, f
             fill_mode=fill_mode,
             fill_value=-5.0,
         )
-        expected = tf_projective(images, t, out_hw, interpolation, fill_mode, -5.0)
+        expected = tf_projective(images, t, out_hw, interpolation, fill_mode, -5.0).numpy()
         np.testing.assert_array_equal(y, expected)
 
 
@@ -458,7 +445,7 @@ def test_projective_transform_k_zero_gives_fill_like_tensorflow():
     t = np.array([[1, 0, 0, 0, 1, 0, -0.25, 0]], np.float32)
     for interpolation in ("nearest", "bilinear"):
         y = reference.projective_transform(images, t, interpolation=interpolation, fill_value=-1.0)
-        expected = tf_projective(images, t, (5, 6), interpolation, "constant", -1.0)
+        expected = tf_projective(images, t, (5, 6), interpolation, "constant", -1.0).numpy()
         np.testing.assert_array_equal(y, expected)
         np.testing.assert_array_equal(y[0, :, 4], -1.0)
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import seed_of
+from conftest import tf_projective as v3
 
 import gilfree
 import gilfree.numpy
@@ -20,17 +21,6 @@ from gilfree import fallback, reference
 V3_DTYPES = ["uint8", "int32", "int64", "float16", "bfloat16", "float32", "float64"]
 MODES = ["constant", "reflect", "wrap", "nearest"]
 INTERPOLATIONS = ["nearest", "bilinear"]
-
-
-def v3(images, transforms, out_hw, interpolation, fill_mode, fill_value):
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images,
-        transforms=transforms,
-        output_shape=list(out_hw),
-        fill_value=float(fill_value),
-        interpolation=interpolation.upper(),
-        fill_mode=fill_mode.upper(),
-    )
 
 
 def bits(x) -> np.ndarray:
