@@ -126,6 +126,32 @@ Status ValidateWarpParams(const WarpParams& params, DType dtype, int64_t channel
   return Status::Ok();
 }
 
+namespace {
+
+// Euclidean length of n finite numbers, without overflow or underflow in the
+// squares (the terms are scaled by the largest). Written out rather than
+// std::hypot, whose 3-argument form and newer 2-argument symbol would tie the
+// built library to a newer C library than the wheel's platform tag allows
+// (README, "Build a wheel").
+double RowNorm(const double* x, int n) {
+  double m = 0;
+  for (int i = 0; i < n; ++i) m = std::max(m, std::fabs(x[i]));
+  if (m == 0) return 0;
+  double sum = 0;
+  for (int i = 0; i < n; ++i) sum += (x[i] / m) * (x[i] / m);
+  return m * std::sqrt(sum);
+}
+
+// x to a small non-negative integer power by multiplication (the polynomial
+// terms' exponents, at most 6), for the same reason as RowNorm.
+double IntPow(double x, int n) {
+  double r = 1;
+  for (int i = 0; i < n; ++i) r *= x;
+  return r;
+}
+
+}  // namespace
+
 Status PrepareMatrices(const double* m, int64_t count, int rows, bool inverse, double* out) {
   const char* shape = rows == 2 ? "[2, 3]" : "[3, 3]";
   const int size = rows * 3;
@@ -153,7 +179,7 @@ Status PrepareMatrices(const double* m, int64_t count, int rows, bool inverse, d
     double u[9], norm[3];
     for (int r = 0; r < rows; ++r) {
       const double* row = a + r * 3;
-      norm[r] = rows == 2 ? std::hypot(row[0], row[1]) : std::hypot(row[0], row[1], row[2]);
+      norm[r] = RowNorm(row, rows == 2 ? 2 : 3);
       if (!(norm[r] >= std::numeric_limits<double>::min())) norm[r] = 0;
       for (int c = 0; c < 3; ++c) u[r * 3 + c] = norm[r] > 0 ? row[c] / norm[r] : 0.0;
     }
@@ -267,7 +293,7 @@ Status FitPolynomial(const double* src, const double* dst, int64_t count, int or
     for (int t = 0; t < terms; ++t) {
       int a, b;
       TermExponents(t, &a, &b);
-      A[t * count + k] = std::pow(u, a) * std::pow(v, b);
+      A[t * count + k] = IntPow(u, a) * IntPow(v, b);
     }
     B[k] = dst[2 * k];
     B[count + k] = dst[2 * k + 1];
@@ -333,11 +359,11 @@ Status FitPolynomial(const double* src, const double* dst, int64_t count, int or
     for (int t = 0; t < terms; ++t) {
       int a, b;
       TermExponents(t, &a, &b);
-      const double f = c[t] / std::pow(s, a + b);
+      const double f = c[t] / IntPow(s, a + b);
       for (int i = 0; i <= a; ++i) {
         for (int j = 0; j <= b; ++j) {
-          o[TermIndex(i, j)] += f * Binomial(a, i) * std::pow(-cx, a - i) * Binomial(b, j) *
-                                std::pow(-cy, b - j);
+          o[TermIndex(i, j)] += f * Binomial(a, i) * IntPow(-cx, a - i) * Binomial(b, j) *
+                                IntPow(-cy, b - j);
         }
       }
     }
