@@ -55,9 +55,10 @@ def load_ops() -> Any:
             return _ops
         if not _LIBRARY.exists() or not _BUILD_INFO.exists():
             raise OpLibraryError(
-                f"gilfree's op library is missing from {_HERE}; this gilfree was installed "
-                "without its TensorFlow ops. Reinstall it with TensorFlow 2.21 importable: "
-                "pip install --force-reinstall --no-cache-dir gilfree"
+                f"gilfree's op library is missing from {_HERE}: this gilfree is a NumPy-only "
+                "build (GILFREE_BUILD_TF_OPS=OFF), which has gilfree.numpy but no TensorFlow "
+                "ops. Rebuild it without that option: pip install --force-reinstall "
+                "--no-cache-dir gilfree"
             )
         built = json.loads(_BUILD_INFO.read_text())["tensorflow_version"]
         if _minor(built) != _minor(tf.__version__):
