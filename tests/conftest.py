@@ -8,6 +8,15 @@ from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+if os.environ.get("GILFREE_TEST_INSTALLED"):  # .ci/wheel: the tests must run the installed wheel
+    from pathlib import Path
+
+    import gilfree
+
+    _where = Path(gilfree.__file__).resolve()
+    if Path(__file__).resolve().parents[1] in _where.parents:
+        raise RuntimeError(f"GILFREE_TEST_INSTALLED is set, but gilfree comes from {_where}")
+
 import warnings
 import zlib
 
