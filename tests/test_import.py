@@ -184,3 +184,43 @@ def test_gilfree_info_reports_versions_library_and_simd_targets():
         assert built["avx512"] == (
             avx2 and {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags
         )
+
+
+def test_native_stubs_declare_every_bound_function():
+    """_native.pyi (shipped with py.typed) declares every function the compiled module binds,
+    with the same argument names in the same order (read from pybind11's signatures)."""
+    import ast
+    import re
+    from pathlib import Path
+
+    from gilfree import _native
+
+    stub = ast.parse((Path(gilfree.__file__).parent / "_native.pyi").read_text())
+    declared = {
+        f.name: [a.arg for a in f.args.args] for f in stub.body if isinstance(f, ast.FunctionDef)
+    }
+    bound = {}
+    for name in dir(_native):
+        fn = getattr(_native, name)
+        if (
+            name.startswith("_")
+            or not callable(fn)
+            or type(fn).__name__ != "builtin_function_or_method"
+        ):
+            continue
+        signature = fn.__doc__.strip().splitlines()[0]  # "name(a: T, b: U) -> R"
+        inside = signature[signature.index("(") + 1 : signature.rindex(") ->")]
+        bound[name] = re.findall(r"(?:^|, )(\w+):", inside)
+    assert len(bound) >= 14, sorted(bound)
+    assert declared == bound
+
+
+def test_installed_version_is_gilfree_version():
+    """The version is written once (gilfree.__version__); the package metadata takes it."""
+    from importlib import metadata
+
+    try:
+        installed = metadata.version("gilfree")
+    except metadata.PackageNotFoundError:
+        pytest.skip("gilfree is imported from the source tree, not installed")
+    assert installed == gilfree.__version__

@@ -24,3 +24,58 @@ def percentile_stretch(
     fill: float,
     dtype: str,
 ) -> np.ndarray: ...
+
+# Decoders (cpp/numpy/decode.cc). Buffers are anything with the buffer protocol.
+def decode_npy(contents: bytes | memoryview, dtype: str, shape: list[int] | None) -> np.ndarray: ...
+def decode_npz(
+    contents: bytes | memoryview, names: list[str], dtypes: list[str]
+) -> list[np.ndarray]: ...
+def decode_records(
+    contents: bytes | memoryview | list[bytes] | tuple[bytes, ...],
+    record_bytes: int,
+    offsets: list[int],
+    dtypes: list[str],
+    shapes: list[list[int]],
+    swap: list[bool],
+    header_bytes: int,
+    footer_bytes: int,
+) -> list[np.ndarray]: ...
+
+# Geometry (cpp/numpy/warp.cc). kind: "affine", "perspective" or "projective".
+def warp(
+    image: np.ndarray,
+    kind: str,
+    matrix: npt.ArrayLike,
+    inverse: bool,
+    output_shape: tuple[int, int] | None,
+    interpolation: str,
+    fill_mode: str,
+    fill_value: npt.ArrayLike,
+    nodata: float | None,
+    threads: int,
+) -> np.ndarray: ...
+def remap(
+    image: np.ndarray,
+    map_x: npt.ArrayLike,
+    map_y: npt.ArrayLike,
+    interpolation: str,
+    fill_mode: str,
+    fill_value: npt.ArrayLike,
+    nodata: float | None,
+    threads: int,
+) -> np.ndarray: ...
+def fit_polynomial(
+    src_points: npt.ArrayLike, dst_points: npt.ArrayLike, order: int
+) -> tuple[np.ndarray, float]: ...
+def polynomial_warp(
+    image: np.ndarray,
+    src_points: npt.ArrayLike,
+    dst_points: npt.ArrayLike,
+    order: int,
+    output_shape: tuple[int, int] | None,
+    interpolation: str,
+    fill_mode: str,
+    fill_value: npt.ArrayLike,
+    nodata: float | None,
+    threads: int,
+) -> np.ndarray: ...

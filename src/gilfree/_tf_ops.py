@@ -141,7 +141,7 @@ def normalize(
     Example:
         >>> import gilfree, numpy as np
         >>> x = np.array([[[0, 128, 255]]], np.uint8)
-        >>> gilfree.normalize(x, 127.5, 127.5).numpy().round(4).tolist()
+        >>> gilfree.normalize(x, 127.5, 127.5).numpy().astype(float).round(4).tolist()
         [[[-1.0, 0.0039, 1.0]]]
     """
     with tf.name_scope(name or "normalize"):
@@ -172,7 +172,7 @@ def standardize(
 
     Example:
         >>> import gilfree, numpy as np
-        >>> gilfree.standardize(np.float32([[1, 2, 3, 4]])).numpy().round(4).tolist()
+        >>> gilfree.standardize(np.float32([[1, 2, 3, 4]])).numpy().astype(float).round(4).tolist()
         [[-1.3416, -0.4472, 0.4472, 1.3416]]
     """
     with tf.name_scope(name or "standardize"):
@@ -380,7 +380,7 @@ def decode_records(
     footer_bytes: int = 0,
     name: str | None = None,
 ) -> dict[str, tf.Tensor]:
-    """Decodes fixed-size records into a dict of tensors ``[num_records, *field_shape]``.
+    r"""Decodes fixed-size records into a dict of tensors ``[num_records, *field_shape]``.
 
     ``schema`` is a NumPy structured dtype (offsets, padding, byte order and
     subarray shapes respected). ``contents`` is one string of many records
