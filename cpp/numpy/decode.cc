@@ -3,6 +3,7 @@
 // (an inflated .npz member in C order and native byte order is not copied:
 // its array keeps the inflated buffer).
 #include "core/decode.h"
+#include "numpy/adapter.h"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -20,14 +21,6 @@ namespace py = pybind11;
 namespace gilfree {
 namespace numpy {
 namespace {
-
-void Raise(const Status& status) {
-  if (status.code() == StatusCode::kResourceExhausted) {
-    PyErr_SetString(PyExc_MemoryError, status.message().c_str());
-    throw py::error_already_set();
-  }
-  if (!status.ok()) throw py::value_error(status.message());
-}
 
 // The bytes of a bytes-like object (bytes, bytearray, memoryview, uint8 array).
 struct Bytes {

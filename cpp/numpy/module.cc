@@ -12,17 +12,13 @@
 #include "core/image.h"
 #include "core/normalize.h"
 #include "core/simd/kernels.h"
+#include "numpy/adapter.h"
 
 namespace py = pybind11;
 
 namespace gilfree {
 namespace numpy {
 namespace {
-
-void Raise(const Status& status) {
-  if (status.ok()) return;
-  throw py::value_error(status.message());
-}
 
 DType InputDType(const py::array& x) {
   const py::dtype dt = x.dtype();

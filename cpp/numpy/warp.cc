@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/warp.h"
+#include "numpy/adapter.h"
 
 namespace py = pybind11;
 
@@ -20,10 +21,6 @@ namespace {
 
 using Doubles = py::array_t<double, py::array::c_style | py::array::forcecast>;
 using Floats = py::array_t<float, py::array::c_style | py::array::forcecast>;
-
-void Raise(const Status& status) {
-  if (!status.ok()) throw py::value_error(status.message());
-}
 
 std::vector<int64_t> ShapeOf(const py::array& a) {
   return std::vector<int64_t>(a.shape(), a.shape() + a.ndim());
