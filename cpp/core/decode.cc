@@ -591,6 +591,30 @@ Status ValidateRecordFields(const RecordField* fields, int num_fields, int64_t r
   return Status::Ok();
 }
 
+Status MakeRecordFields(const std::vector<SchemaField>& schema, int64_t record_bytes,
+                        std::vector<RecordField>* fields) {
+  fields->assign(schema.size(), RecordField());
+  for (size_t i = 0; i < schema.size(); ++i) {
+    const SchemaField& in = schema[i];
+    RecordField& f = (*fields)[i];
+    f.offset = in.offset;
+    f.dtype = in.dtype;
+    f.swap = in.big_endian && DTypeSize(in.dtype) > 1;  // little-endian hosts only
+    // A negative or overflowing shape makes the count -1, which
+    // ValidateRecordFields reports.
+    int64_t count = 1;
+    for (int64_t d : in.shape) {
+      if (d < 0 || (d > 0 && count > std::numeric_limits<int64_t>::max() / d)) {
+        count = -1;
+        break;
+      }
+      count *= d;
+    }
+    f.count = count;
+  }
+  return ValidateRecordFields(fields->data(), static_cast<int>(fields->size()), record_bytes);
+}
+
 namespace {
 
 // How a field is copied out of each record.

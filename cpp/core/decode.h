@@ -119,6 +119,25 @@ Status CountRecords(int64_t size, int64_t header_bytes, int64_t footer_bytes, in
 // Checks that every field lies inside a record of `record_bytes` bytes.
 Status ValidateRecordFields(const RecordField* fields, int num_fields, int64_t record_bytes);
 
+// One field of a record schema as the adapters receive it (the faces parse a
+// NumPy structured dtype into these): offset, element dtype, subarray shape
+// (empty for a scalar field) and whether it is stored big-endian.
+struct SchemaField {
+  int64_t offset = 0;
+  DType dtype = DType::kUInt8;
+  std::vector<int64_t> shape;
+  bool big_endian = false;
+};
+
+// The fields to decode for a schema, validated: each field's element count
+// (a negative dimension or an overflowing product is an error), byte swapping
+// for multi-byte elements stored big-endian (little-endian hosts only), and
+// every field inside a record of `record_bytes` bytes (ValidateRecordFields).
+// Example: {offset 1, int16, shape {2}, big-endian} in 5-byte records gives
+// {offset 1, int16, count 2, swap true}; shape {3} does not fit (1 + 6 > 5).
+Status MakeRecordFields(const std::vector<SchemaField>& schema, int64_t record_bytes,
+                        std::vector<RecordField>* fields);
+
 // Copies every field of every record out; fields must be valid.
 Status DecodeRecords(const RecordSource& source, int64_t record_bytes, const RecordField* fields,
                      int num_fields, const ParallelFor* parallel_for);

@@ -169,25 +169,16 @@ void RegisterDecoders(py::module_& m) {
           Raise(CountRecords(s.size, header_bytes, footer_bytes, record_bytes, batch, &n));
           if (!batch) num_records = n;
         }
-        std::vector<RecordField> fields(nf);
-        std::vector<py::array> arrays;
+        std::vector<SchemaField> schema(nf);
         for (size_t i = 0; i < nf; ++i) {
-          fields[i].offset = offsets[i];
-          fields[i].dtype = DTypeNamed(dtypes[i], "schema");
-          fields[i].swap = swap[i];
-          // A negative or overflowing shape makes the count -1, which
-          // ValidateRecordFields reports.
-          int64_t count = 1;
-          for (int64_t d : shapes[i]) {
-            if (count < 0 || d < 0 || (d > 0 && count > std::numeric_limits<int64_t>::max() / d)) {
-              count = -1;
-              break;
-            }
-            count *= d;
-          }
-          fields[i].count = count;
+          schema[i].offset = offsets[i];
+          schema[i].dtype = DTypeNamed(dtypes[i], "schema");
+          schema[i].shape = shapes[i];
+          schema[i].big_endian = swap[i];
         }
-        Raise(ValidateRecordFields(fields.data(), static_cast<int>(nf), record_bytes));
+        std::vector<RecordField> fields;
+        Raise(MakeRecordFields(schema, record_bytes, &fields));
+        std::vector<py::array> arrays;
         for (size_t i = 0; i < nf; ++i) {
           std::vector<int64_t> shape = {num_records};
           shape.insert(shape.end(), shapes[i].begin(), shapes[i].end());

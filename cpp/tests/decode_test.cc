@@ -569,6 +569,35 @@ TEST(Records, ValidateFields) {
   EXPECT_INVALID(DecodeRecords(RecordSource{}, 0, f, 2, nullptr), "the record size must be positive");
 }
 
+TEST(Records, MakeFieldsFromSchema) {
+  // The header's example: a big-endian int16 pair at offset 1 of 5-byte records.
+  std::vector<SchemaField> schema(2);
+  schema[0].dtype = DType::kUInt8;
+  schema[0].big_endian = true;  // one-byte elements are never swapped
+  schema[1].offset = 1;
+  schema[1].dtype = DType::kInt16;
+  schema[1].shape = {2};
+  schema[1].big_endian = true;
+  std::vector<RecordField> f;
+  EXPECT_OK(MakeRecordFields(schema, 5, &f));
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].count, 1);
+  EXPECT_FALSE(f[0].swap);
+  EXPECT_EQ(f[1].offset, 1);
+  EXPECT_EQ(f[1].count, 2);
+  EXPECT_TRUE(f[1].swap);
+  schema[1].shape = {3};
+  EXPECT_INVALID(MakeRecordFields(schema, 5, &f),
+                 "schema: field 1 (offset 1, 3 x int16) does not fit in a record of 5 bytes");
+  schema[1].shape = {2, 0};  // an empty subarray fits anywhere inside
+  EXPECT_OK(MakeRecordFields(schema, 5, &f));
+  EXPECT_EQ(f[1].count, 0);
+  schema[1].shape = {-2};
+  EXPECT_INVALID(MakeRecordFields(schema, 5, &f), "field 1 (offset 1, -1 x int16)");
+  schema[1].shape = {int64_t{1} << 40, int64_t{1} << 40};  // the product overflows
+  EXPECT_INVALID(MakeRecordFields(schema, 5, &f), "field 1 (offset 1, -1 x int16)");
+}
+
 // A 24-byte record, written byte by byte:
 //   [0]       uint8 label
 //   [1, 5)    int32, big-endian

@@ -153,18 +153,18 @@ class DecodeRecordsOp : public OpKernel {
     const size_t n = offsets.size();
     OP_REQUIRES(ctx, dtypes.size() == n && shapes.size() == n && swap.size() == n,
                 absl::InvalidArgumentError("schema: field descriptions of different lengths"));
+    std::vector<SchemaField> schema(n);
     for (size_t i = 0; i < n; ++i) {
-      RecordField f;
-      f.offset = offsets[i];
-      OP_REQUIRES_OK(ctx, ElementDType(dtypes[i], "schema", &f.dtype));
+      schema[i].offset = offsets[i];
+      OP_REQUIRES_OK(ctx, ElementDType(dtypes[i], "schema", &schema[i].dtype));
       OP_REQUIRES(ctx, shapes[i].IsFullyDefined(),
                   absl::InvalidArgumentError("schema: field shapes must be fully defined"));
-      f.count = shapes[i].num_elements();
-      f.swap = swap[i] && DTypeSize(f.dtype) > 1;
-      fields_.push_back(f);
+      const auto dims = shapes[i].dim_sizes();
+      schema[i].shape.assign(dims.begin(), dims.end());
+      schema[i].big_endian = swap[i];
       field_shapes_.push_back(shapes[i]);
     }
-    OP_REQUIRES_OK(ctx, ToTf(ValidateRecordFields(fields_.data(), static_cast<int>(n), record_bytes_)));
+    OP_REQUIRES_OK(ctx, ToTf(MakeRecordFields(schema, record_bytes_, &fields_)));
   }
 
   void Compute(OpKernelContext* ctx) override {
