@@ -229,3 +229,17 @@ def test_messages_name_the_value_given_and_what_was_expected(
     text = text.split("Traceback (most recent call last)")[0]
     assert re.search(given, text), (given, text)
     assert re.search(wanted, text), (wanted, text)
+
+
+@pytest.mark.parametrize("face", ALL_FACES)
+@pytest.mark.parametrize("op", ["standardize", "minmax_scale", "percentile_stretch"])
+@pytest.mark.parametrize("value", ["false", 1, None])
+def test_per_channel_takes_only_bools_on_every_face(face, op, value):
+    """per_channel="false" is not read as a truth value on any face: the four faces share
+    one rule (TypeError on the NumPy faces, InvalidArgumentError on the TF faces) that names
+    the argument and the value given."""
+    with expect(face, TypeError, "per_channel") as caught:
+        call(face, op, X, per_channel=value)
+    assert repr(value) in str(caught.value)
+    for ok in (True, np.bool_(False)):
+        assert call(face, op, X, per_channel=ok).shape == X.shape

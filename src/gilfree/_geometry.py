@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from gilfree._args import bool_arg  # noqa: F401  (the geometry faces call it from here)
+
 
 def output_shape_arg(output_shape: Any) -> tuple[int, int] | None:
     """``(height, width)`` as two Python ints, or None for the input's."""
@@ -97,12 +99,6 @@ def doubles_arg(name: str, value: Any) -> np.ndarray:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be an array of numbers, got {value!r}") from None
-
-
-def bool_arg(name: str, value: Any) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def map_arg(name: str, value: Any) -> np.ndarray:

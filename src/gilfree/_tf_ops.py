@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from gilfree import _geometry, _schema
+from gilfree import _args, _geometry, _schema
 
 _HERE = Path(__file__).resolve().parent
 _LIBRARY = _HERE / "_gilfree_ops.so"
@@ -180,7 +180,7 @@ def standardize(
             _input(x),
             _optional(epsilon),
             out_type=_output_dtype(dtype),
-            per_channel=bool(per_channel),
+            per_channel=_checked(_args.bool_arg, "per_channel", per_channel),
         )
 
 
@@ -211,7 +211,7 @@ def minmax_scale(
             _optional(nodata),
             _float64(fill),
             out_type=_output_dtype(dtype),
-            per_channel=bool(per_channel),
+            per_channel=_checked(_args.bool_arg, "per_channel", per_channel),
         )
 
 
@@ -246,7 +246,7 @@ def percentile_stretch(
             _optional(nodata),
             _float64(fill),
             out_type=_output_dtype(dtype),
-            per_channel=bool(per_channel),
+            per_channel=_checked(_args.bool_arg, "per_channel", per_channel),
         )
 
 

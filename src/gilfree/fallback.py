@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from gilfree import reference
+from gilfree import _args, reference
 
 __all__ = [
     "decode_npy",
@@ -210,7 +210,7 @@ def standardize(
     """
     x = _input(x)
     with _as_invalid_argument():
-        reference.check_bool("per_channel", per_channel)
+        _args.bool_arg("per_channel", per_channel)
         reference.check_epsilon(epsilon)
     out = _output_dtype(dtype)
 
@@ -238,7 +238,7 @@ def minmax_scale(
     """
     x = _input(x)
     with _as_invalid_argument():
-        reference.check_bool("per_channel", per_channel)
+        _args.bool_arg("per_channel", per_channel)
         reference.check_mask(nodata, fill)
     out = _output_dtype(dtype)
 
@@ -271,7 +271,7 @@ def percentile_stretch(
     x = _input(x)
     with _as_invalid_argument():
         reference.check_percentiles(low, high)
-        reference.check_bool("per_channel", per_channel)
+        _args.bool_arg("per_channel", per_channel)
         reference.check_mask(nodata, fill)
     out = _output_dtype(dtype)
 
@@ -611,7 +611,7 @@ def _warp(
     """warp_affine (rows = 2) and warp_perspective (rows = 3)."""
     image = _geometry_image(image)
     with _as_invalid_argument():
-        inverse = reference.check_bool("inverse", inverse)
+        inverse = _args.bool_arg("inverse", inverse)
     matrix_t = _float_input("matrix", matrix)
     _check_static_matrix(image, matrix_t, rows, inverse)
     height, width = _check_static_output_shape(image, output_shape)

@@ -39,7 +39,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from gilfree import _tf_ops
+from gilfree import _args, _tf_ops
 from gilfree import reference as _ref
 
 if keras.backend.backend() != "tensorflow":
@@ -158,7 +158,7 @@ class Standardize(_GilfreeLayer):
         **kwargs: Any,
     ) -> None:
         super().__init__(dtype=dtype, **kwargs)
-        self.per_channel = _ref.check_bool("per_channel", per_channel)
+        self.per_channel = _args.bool_arg("per_channel", per_channel)
         self.epsilon = _ref.check_epsilon(epsilon)
 
     def call(self, inputs: Any) -> Any:
@@ -184,7 +184,7 @@ class MinMaxScale(_GilfreeLayer):
         **kwargs: Any,
     ) -> None:
         super().__init__(dtype=dtype, **kwargs)
-        self.per_channel = _ref.check_bool("per_channel", per_channel)
+        self.per_channel = _args.bool_arg("per_channel", per_channel)
         self.nodata, self.fill = _ref.check_mask(nodata, fill)
 
     def call(self, inputs: Any) -> Any:
@@ -223,7 +223,7 @@ class PercentileStretch(_GilfreeLayer):
     ) -> None:
         super().__init__(dtype=dtype, **kwargs)
         self.low, self.high = _ref.check_percentiles(low, high)
-        self.per_channel = _ref.check_bool("per_channel", per_channel)
+        self.per_channel = _args.bool_arg("per_channel", per_channel)
         self.nodata, self.fill = _ref.check_mask(nodata, fill)
 
     def call(self, inputs: Any) -> Any:

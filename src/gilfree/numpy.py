@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from gilfree import _geometry, _native, _schema
+from gilfree import _args, _geometry, _native, _schema
 
 __all__ = [
     "decode_npy",
@@ -82,7 +82,9 @@ def standardize(
     dtype: Any = np.float32,
 ) -> np.ndarray:
     """Per-image standardization. See ``gilfree.standardize``."""
-    return _native.standardize(_input(x), bool(per_channel), epsilon, _dtype_name(dtype))
+    return _native.standardize(
+        _input(x), _args.bool_arg("per_channel", per_channel), epsilon, _dtype_name(dtype)
+    )
 
 
 def minmax_scale(
@@ -95,7 +97,11 @@ def minmax_scale(
 ) -> np.ndarray:
     """Min-max scaling to [0, 1], nodata-aware. See ``gilfree.minmax_scale``."""
     return _native.minmax_scale(
-        _input(x), bool(per_channel), nodata, float(fill), _dtype_name(dtype)
+        _input(x),
+        _args.bool_arg("per_channel", per_channel),
+        nodata,
+        float(fill),
+        _dtype_name(dtype),
     )
 
 
@@ -114,7 +120,7 @@ def percentile_stretch(
         _input(x),
         float(low),
         float(high),
-        bool(per_channel),
+        _args.bool_arg("per_channel", per_channel),
         nodata,
         float(fill),
         _dtype_name(dtype),

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from gilfree._args import bool_arg
+
 #: Input dtypes accepted by the NumPy faces.
 INPUT_DTYPES: tuple[np.dtype, ...] = tuple(
     np.dtype(name) for name in ("uint8", "uint16", "int16", "int32", "float16", "float32")
@@ -76,9 +78,7 @@ def _check_real(name: str, value: Any) -> float:
 
 
 def check_bool(name: str, value: Any) -> bool:
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise TypeError(f"{name} must be a bool; got {value!r}")
+    return bool_arg(name, value)  # the rule every face shares (gilfree._args)
 
 
 def check_channel_param(name: str, value: ParamLike, channels: int) -> np.ndarray:

@@ -1,0 +1,20 @@
+"""Argument conversions shared by every face (TensorFlow, NumPy, reference, fallback, Keras).
+
+Pure Python and NumPy. A rule about what an argument may be is written here once; the faces
+call it, and the TensorFlow face turns its TypeError or ValueError into
+InvalidArgumentError.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def bool_arg(name: str, value: Any) -> bool:
+    """``value`` as a bool; only True, False and NumPy bools are taken (``"false"`` or ``1``
+    is a TypeError rather than a truth value)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
