@@ -1065,3 +1065,22 @@ def test_no_gradient_with_respect_to_maps_matrices_and_transforms():
     for variable in (map_x, map_y, perspective, transforms, angle, src):
         assert tape.gradient(loss, variable) is None, variable.name
     assert tape.gradient(loss, image) is not None
+
+
+def test_output_shape_is_height_width_where_opencv_dsize_is_width_height():
+    """README (Geometric correction, porting from OpenCV): ``cv2.warpAffine(img, m, (w, h))``
+    becomes ``warp_affine(img, m, output_shape=(h, w))``; swapped values give the transposed
+    size without an error."""
+    import cv2
+
+    import gilfree.numpy
+
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, size=(20, 30, 3), dtype=np.uint8)
+    m = np.array([[0.9, 0.1, 2.0], [-0.1, 0.9, 1.0]])
+    h, w = 14, 25
+    want = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+    got = gilfree.numpy.warp_affine(img, m, output_shape=(h, w))
+    assert got.shape == (h, w, 3) == want.shape
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    assert gilfree.numpy.warp_affine(img, m, output_shape=(w, h)).shape == (w, h, 3)

@@ -594,7 +594,8 @@ def warp_affine(
             bfloat16 or float32.
         matrix: [2, 3] source-to-destination (destination-to-source with
             ``inverse=True``), or [N, 2, 3] with one per image of a batch.
-        output_shape: (height, width) of the output; the input's by default.
+        output_shape: (height, width) of the output; the input's by default. OpenCV's
+            ``dsize`` is (width, height): swap it when porting.
         interpolation: "nearest", "bilinear" or "bicubic" (OpenCV's INTER_CUBIC).
         fill_mode: "constant", "nearest", "reflect", "reflect_101" or "wrap".
         fill_value: a number or one per channel for "constant" (default 0, or nodata).
