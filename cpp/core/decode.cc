@@ -539,6 +539,28 @@ Status FindNpzMember(const std::vector<ZipMember>& members, const std::string& k
                                  "the archive holds " + (present.empty() ? "none" : present));
 }
 
+Status ForEachNpzMember(const uint8_t* data, int64_t size, const std::vector<std::string>& keys,
+                        const std::function<Status(size_t, const NpzMember&)>& visit) {
+  std::vector<ZipMember> members;
+  GILFREE_RETURN_IF_ERROR(ReadZipDirectory(data, size, &members));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const ZipMember* member = nullptr;
+    GILFREE_RETURN_IF_ERROR(FindNpzMember(members, keys[i], &member));
+    std::vector<uint8_t> storage;
+    NpzMember m;
+    m.name = &member->name;
+    m.storage = &storage;
+    GILFREE_RETURN_IF_ERROR(ReadZipMember(data, size, *member, &storage, &m.npy, &m.size));
+    const Status s = visit(i, m);
+    if (!s.ok()) {
+      const std::string message = s.message() + " (member '" + member->name + "')";
+      return s.code() == StatusCode::kResourceExhausted ? Status::ResourceExhausted(message)
+                                                         : Status::InvalidArgument(message);
+    }
+  }
+  return Status::Ok();
+}
+
 // ---------------------------------------------------------------------------
 // Records
 

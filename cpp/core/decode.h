@@ -37,6 +37,7 @@
 #define GILFREE_CORE_DECODE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,25 @@ Status ReadZipMember(const uint8_t* data, int64_t size, const ZipMember& member,
 // naming the key and the arrays present when there is none.
 Status FindNpzMember(const std::vector<ZipMember>& members, const std::string& key,
                      const ZipMember** member);
+
+// One .npz member read by ForEachNpzMember: its .npy image [npy, npy + size),
+// which points into the archive (stored) or into `storage` (inflated; the
+// visitor may take the vector, to keep the bytes as its array's memory).
+struct NpzMember {
+  const std::string* name = nullptr;  // the member's file name in the archive
+  const uint8_t* npy = nullptr;
+  int64_t size = 0;
+  std::vector<uint8_t>* storage = nullptr;
+};
+
+// The .npz loop both adapters run: reads the directory of the archive in
+// [data, data + size) once, then for each key of `keys` in order finds its
+// member (FindNpzMember), reads it (ReadZipMember) and calls visit(i, member).
+// The first error stops the loop and is returned; an error from the visitor
+// keeps its code and gets " (member '<file name>')" appended. Example: keys
+// {"image"} of an archive holding image.npy visit (0, {"image.npy", ...}).
+Status ForEachNpzMember(const uint8_t* data, int64_t size, const std::vector<std::string>& keys,
+                        const std::function<Status(size_t, const NpzMember&)>& visit);
 
 struct RecordField {
   int64_t offset = 0;    // bytes from the start of the record

@@ -78,26 +78,38 @@ py::array DecodeNpyBytes(const uint8_t* data, int64_t size, DType dtype,
   return out;
 }
 
-// Decodes the .npy member inflated into `storage` (npy points into it). An
-// array in C order and native byte order is the storage itself, kept alive by
-// the array: no copy. Anything else is decoded into a new array.
-py::array DecodeInflatedNpy(std::vector<uint8_t>* storage, const uint8_t* npy, int64_t size,
-                            DType dtype) {
+// The array of one .npz member into `out`, with the GIL released on entry and
+// on return (taken here only to make and append the array). An array in C
+// order and native byte order that was inflated is the inflated storage
+// itself, kept alive by the array: no copy. Anything else is decoded into a
+// new array, without the GIL.
+Status AppendNpzArray(const NpzMember& m, DType dtype, py::list* out) {
   NpyHeader h;
-  Raise(ParseNpyHeader(npy, size, &h));
-  Raise(CheckNpyDType(h, dtype));
-  const uint8_t* data = npy + h.data_offset;
+  GILFREE_RETURN_IF_ERROR(ParseNpyHeader(m.npy, m.size, &h));
+  GILFREE_RETURN_IF_ERROR(CheckNpyDType(h, dtype));
+  const uint8_t* data = m.npy + h.data_offset;
   const int64_t itemsize = DTypeSize(h.dtype);
-  const bool adoptable = npy == storage->data() && !h.swap && !h.fortran_order &&
+  std::vector<uint8_t>* storage = m.storage;
+  const bool adoptable = m.npy == storage->data() && !h.swap && !h.fortran_order &&
                          h.dtype != DType::kBool &&
                          reinterpret_cast<uintptr_t>(data) % static_cast<uintptr_t>(itemsize) == 0 &&
                          // not much more memory than the array's own
                          storage->capacity() <= storage->size() + storage->size() / 4 + 4096;
-  if (!adoptable) return DecodeNpyBytes(npy, size, dtype, std::nullopt);
-  auto* owner = new std::vector<uint8_t>(std::move(*storage));
-  py::capsule base(owner, [](void* p) { delete static_cast<std::vector<uint8_t>*>(p); });
-  std::vector<py::ssize_t> dims(h.shape.begin(), h.shape.end());
-  return py::array(py::dtype(DTypeName(h.dtype)), dims, {}, data, base);
+  void* dst = nullptr;
+  {
+    py::gil_scoped_acquire acquire;
+    if (adoptable) {
+      auto* owner = new std::vector<uint8_t>(std::move(*storage));
+      py::capsule base(owner, [](void* p) { delete static_cast<std::vector<uint8_t>*>(p); });
+      std::vector<py::ssize_t> dims(h.shape.begin(), h.shape.end());
+      out->append(py::array(py::dtype(DTypeName(h.dtype)), dims, {}, data, base));
+      return Status::Ok();
+    }
+    py::array array = Allocate(h.dtype, h.shape);
+    dst = array.mutable_data();
+    out->append(array);  // the list keeps it while it is filled below
+  }
+  return DecodeNpyData(m.npy, m.size, h, dst);
 }
 
 }  // namespace
@@ -119,27 +131,15 @@ void RegisterDecoders(py::module_& m) {
         const Bytes b = BytesOf(contents, "contents");
         std::vector<DType> types;
         for (const std::string& d : dtypes) types.push_back(DTypeNamed(d, "spec"));
-        std::vector<ZipMember> members;
-        Raise(ReadZipDirectory(b.data, b.size, &members));
         py::list out;
-        for (size_t i = 0; i < names.size(); ++i) {
-          const ZipMember* member = nullptr;
-          Raise(FindNpzMember(members, names[i], &member));
-          std::vector<uint8_t> storage;
-          const uint8_t* npy = nullptr;
-          int64_t npy_size = 0;
-          Status s;
-          {
-            py::gil_scoped_release release;
-            s = ReadZipMember(b.data, b.size, *member, &storage, &npy, &npy_size);
-          }
-          Raise(s);
-          try {
-            out.append(DecodeInflatedNpy(&storage, npy, npy_size, types[i]));
-          } catch (const py::value_error& e) {
-            throw py::value_error(std::string(e.what()) + " (member '" + member->name + "')");
-          }
+        Status s;
+        {
+          py::gil_scoped_release release;
+          s = ForEachNpzMember(b.data, b.size, names, [&](size_t i, const NpzMember& m) {
+            return AppendNpzArray(m, types[i], &out);
+          });
         }
+        Raise(s);
         return out;
       },
       py::arg("contents"), py::arg("names"), py::arg("dtypes"));

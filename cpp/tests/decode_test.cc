@@ -392,6 +392,37 @@ TEST(Npz, DeflatedArchiveOfNpSavezCompressed) {
   EXPECT_EQ(DecodeAll<int32_t>(npy, &h), std::vector<int32_t>(1000, 0));
 }
 
+TEST(Npz, ForEachMemberVisitsTheKeysInOrder) {
+  const Bytes z = B(kNpzDeflate);
+  const int64_t size = static_cast<int64_t>(z.size());
+  std::vector<std::string> seen;
+  std::vector<uint16_t> a;
+  ASSERT_OK(ForEachNpzMember(z.data(), size, {"b", "a"}, [&](size_t i, const NpzMember& m) {
+    seen.push_back(std::to_string(i) + ":" + *m.name);
+    EXPECT_EQ(m.npy, m.storage->data());  // deflated: inflated into storage
+    if (*m.name == "a.npy") {
+      NpyHeader h;
+      a = DecodeAll<uint16_t>(Bytes(m.npy, m.npy + m.size), &h);
+    }
+    return Status::Ok();
+  }));
+  EXPECT_EQ(seen, (std::vector<std::string>{"0:b.npy", "1:a.npy"}));
+  EXPECT_EQ(a, (std::vector<uint16_t>{0, 1, 2}));
+  // The visitor's error keeps its code and names the member; the loop stops there.
+  int calls = 0;
+  const Status s = ForEachNpzMember(z.data(), size, {"a", "b"}, [&](size_t, const NpzMember&) {
+    ++calls;
+    return Status::ResourceExhausted("no room");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.message(), "no room (member 'a.npy')");
+  EXPECT_EQ(calls, 1);
+  EXPECT_INVALID(ForEachNpzMember(z.data(), size, {"a", "c"}, [](size_t, const NpzMember&) { return Status::Ok(); }),
+                 "spec names member 'c' but contents has no such member; the archive holds 'a', 'b'");
+  EXPECT_INVALID(ForEachNpzMember(z.data(), 10, {"a"}, [](size_t, const NpzMember&) { return Status::Ok(); }),
+                 "contents");
+}
+
 TEST(Zip, HandBuiltArchiveAndZip64) {
   const Bytes npy = B(kNpyU2Arange);
   const Bytes text = {'h', 'i'};

@@ -116,19 +116,10 @@ class DecodeNpzOp : public OpKernel {
     OP_REQUIRES_OK(ctx, ScalarContents(ctx, &contents));
     const uint8_t* data = Data(*contents);
     const int64_t size = static_cast<int64_t>(contents->size());
-    std::vector<ZipMember> members;
-    OP_REQUIRES_OK(ctx, ToTf(ReadZipDirectory(data, size, &members)));
-    for (size_t i = 0; i < names_.size(); ++i) {
-      const ZipMember* member = nullptr;
-      OP_REQUIRES_OK(ctx, ToTf(FindNpzMember(members, names_[i], &member)));
-      std::vector<uint8_t> storage;
-      const uint8_t* npy = nullptr;
-      int64_t npy_size = 0;
-      OP_REQUIRES_OK(ctx, ToTf(ReadZipMember(data, size, *member, &storage, &npy, &npy_size)));
-      const absl::Status s = DecodeNpyInto(ctx, static_cast<int>(i), npy, npy_size, dtypes_[i], nullptr);
-      OP_REQUIRES(ctx, s.ok(),
-                  absl::InvalidArgumentError(std::string(s.message()) + " (member '" + member->name + "')"));
-    }
+    OP_REQUIRES_OK(ctx, ToTf(ForEachNpzMember(data, size, names_, [&](size_t i, const NpzMember& m) {
+                     const absl::Status s = DecodeNpyInto(ctx, static_cast<int>(i), m.npy, m.size, dtypes_[i], nullptr);
+                     return s.ok() ? Status::Ok() : Status::InvalidArgument(std::string(s.message()));
+                   })));
   }
 
  private:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from gilfree._schema import ELEMENT_TYPES
 from gilfree.reference._common import DTypeLike, _names
 
 # =========================================================================== decoders
@@ -27,23 +28,7 @@ from gilfree.reference._common import DTypeLike, _names
 # bad argument values ``ValueError``.
 
 #: Element dtypes the decoders support (outputs are always in native byte order).
-DECODE_DTYPES: tuple[np.dtype, ...] = tuple(
-    np.dtype(name)
-    for name in (
-        "bool",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "uint8",
-        "uint16",
-        "uint32",
-        "uint64",
-        "float16",
-        "float32",
-        "float64",
-    )
-)
+DECODE_DTYPES: tuple[np.dtype, ...] = tuple(np.dtype(name) for name in ELEMENT_TYPES)
 
 #: The first six bytes of every .npy file.
 NPY_MAGIC = b"\x93NUMPY"
