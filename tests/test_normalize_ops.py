@@ -632,3 +632,22 @@ def test_stretch_gradients_are_zero_at_masked_clipped_and_constant_bands(op):
     with np.errstate(divide="ignore", invalid="ignore"):
         expected = upstream / (hi - lo)
     np.testing.assert_allclose(got[inside], expected[inside], rtol=1e-5, atol=1e-6)
+
+
+def test_ranges_whose_scale_float32_cannot_hold_count_as_no_range():
+    """docs/normalization-spec.md: a range with 1 / (hi - lo) above float32's largest value
+    counts as no range (minmax_scale: 0; percentile_stretch: a step at lo). The native
+    kernels scale in float32 and gave NaN there (0 x inf) before the rule; found by the
+    property tests with high=7.3e-181."""
+    subnormal = np.array([[[0.0], [1e-45], [3e-45]]], np.float32)  # range 3e-45
+    for face in ("reference", *FACES):
+        y = run_face(face, "minmax_scale", subnormal, dtype="float32")
+        np.testing.assert_array_equal(np.asarray(y).ravel(), [0.0, 0.0, 0.0], err_msg=face)
+    x = np.array([[[217], [0], [128]]], np.uint8)
+    for face in ("reference", *FACES):
+        y = run_face(face, "percentile_stretch", x, 0.0, 7.3e-181, per_channel=False)
+        np.testing.assert_array_equal(np.asarray(y).ravel(), [1.0, 0.0, 1.0], err_msg=face)
+    # A range float32 can scale is still a range: one float32 step at 1.0.
+    close = np.array([[[1.0], [1.0 + 2**-23]]], np.float32)
+    y = run_face("numpy", "minmax_scale", close, dtype="float32")
+    np.testing.assert_array_equal(np.asarray(y).ravel(), [0.0, 1.0])

@@ -121,6 +121,13 @@ struct PeriodicParams {
   }
 };
 
+// Whether a band's range (minmax_scale: max - min; percentile_stretch: hi - lo)
+// spreads its values: positive, with a reciprocal that float32 holds (the
+// kernels scale in float32). A range below 1 / FLT_MAX (about 2.9e-39: float32
+// inputs that differ only in subnormal values, or percentiles a hair apart)
+// counts as no range, as docs/normalization-spec.md states.
+inline bool Spreads(double range) { return range > 0.0 && 1.0 / range <= FLT_MAX; }
+
 // The same transform per image and channel, in float64, before it is
 // expanded to the kernel period: y = (x - offset) * scale. `images` is 1 when
 // every image shares it. `through_std` (standardize only) marks the images and
@@ -1148,7 +1155,7 @@ Status MinMaxAffine(const ConstImage& x, const MaskParams& params, const Paralle
           // No valid element: every element is masked, the parameters are moot.
           const bool any = lo[gi] <= hi[gi];
           const double range = any ? hi[gi] - lo[gi] : 0.0;
-          a->Set(b, c, any ? lo[gi] : 0.0, range > 0 ? 1.0 / range : 0.0);
+          a->Set(b, c, any ? lo[gi] : 0.0, Spreads(range) ? 1.0 / range : 0.0);
         }
       });
   return Status::Ok();
@@ -1178,7 +1185,7 @@ Status PercentileAffine(const ConstImage& x, const PercentileParams& params,
       const double lo = lohi[0], hi = lohi[1];
       if (std::isnan(lo)) {
         a->Set(b, c, 0.0, 0.0);  // no valid element: all masked
-      } else if (hi > lo) {
+      } else if (Spreads(hi - lo)) {
         a->Set(b, c, lo, 1.0 / (hi - lo));
       } else {
         // Step at lo: 0 where x <= lo, 1 (after clamping) where x > lo.

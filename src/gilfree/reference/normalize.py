@@ -138,6 +138,11 @@ def _valid_mask(values: np.ndarray, nodata: float | None) -> np.ndarray:
     return valid
 
 
+def _spreads(span: float) -> bool:
+    """Whether hi - lo spreads the values: positive, with a reciprocal float32 holds."""
+    return bool(span > 0) and 1.0 / float(span) <= float(np.finfo(np.float32).max)
+
+
 def minmax_scale(
     x: npt.ArrayLike,
     *,
@@ -161,7 +166,8 @@ def minmax_scale(
     Boundary rules:
       - an element is invalid when it is NaN or equals ``nodata``; invalid elements are
         written as ``fill`` and do not enter the statistics.
-      - when hi == lo (constant band), the valid elements map to 0.
+      - when hi == lo (constant band), the valid elements map to 0; so do they when
+        1 / (hi - lo) exceeds float32's largest value (a range below about 2.9e-39).
       - a band with no valid element is all ``fill``.
       - zero-size x: an empty array of the same shape (parameters still validated).
 
@@ -188,7 +194,7 @@ def minmax_scale(
                 if np.any(valid):
                     lo = np.min(values[valid])
                     hi = np.max(values[valid])
-                    if hi == lo:
+                    if not _spreads(hi - lo):
                         out[valid] = 0.0
                     else:
                         out[valid] = (values[valid] - lo) / (hi - lo)
@@ -226,7 +232,8 @@ def percentile_stretch(
     Boundary rules:
       - validity and fill as in :func:`minmax_scale` (NaN or ``nodata`` is invalid, written
         as ``fill``, left out of the statistics; a band with no valid element is all fill).
-      - when hi == lo: valid elements map to 0 where x <= lo and to 1 where x > lo.
+      - when hi == lo (or 1 / (hi - lo) exceeds float32's largest value): valid elements
+        map to 0 where x <= lo and to 1 where x > lo.
       - low/high non-finite, outside [0, 100], or low >= high: ValueError.
       - zero-size x: an empty array of the same shape (parameters still validated).
 
@@ -254,7 +261,7 @@ def percentile_stretch(
                 if np.any(valid):
                     lo = np.percentile(values[valid], low_q, method="linear")
                     hi = np.percentile(values[valid], high_q, method="linear")
-                    if hi == lo:
+                    if not _spreads(hi - lo):
                         out[valid] = np.where(values[valid] > lo, 1.0, 0.0)
                     else:
                         out[valid] = np.clip((values[valid] - lo) / (hi - lo), 0.0, 1.0)
