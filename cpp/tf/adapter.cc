@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/types.h"
 #include "tensorflow/core/util/work_sharder.h"
 
@@ -73,6 +74,29 @@ absl::Status SameShapeAsX(tensorflow::shape_inference::InferenceContext* c) {
   }
   c->set_output(0, x);
   return absl::OkStatus();
+}
+
+bool RegisterWithGradient(const OpWithGradient& op) {
+  using tensorflow::register_op::OpDefBuilderWrapper;
+  OpDefBuilderWrapper forward(op.name);
+  const std::string grad_name = std::string(op.name) + "Grad";
+  OpDefBuilderWrapper gradient(grad_name.c_str());
+  for (const char* input : op.inputs) {
+    forward.Input(input);
+    gradient.Input(input);
+  }
+  gradient.Input("grad: float");
+  forward.Output(op.output);
+  gradient.Output(op.grad_output);
+  for (const OpWithGradient::Attr& attr : op.attrs) {
+    forward.Attr(attr.spec);
+    if (attr.in_gradient) gradient.Attr(attr.spec);
+  }
+  forward.SetShapeFn(op.shape_fn).Doc(op.doc);
+  gradient.SetShapeFn(op.grad_shape_fn).Doc(op.grad_doc);
+  forward();
+  gradient();
+  return true;
 }
 
 }  // namespace tf

@@ -5,6 +5,8 @@
 #ifndef GILFREE_TF_ADAPTER_H_
 #define GILFREE_TF_ADAPTER_H_
 
+#include <vector>
+
 #include "core/image.h"
 #include "core/parallel.h"
 #include "core/status.h"
@@ -35,6 +37,30 @@ ParallelFor IntraOpParallelFor(tensorflow::OpKernelContext* ctx);
 
 // Shape function of the normalization ops: y has x's shape; x rank >= 1.
 absl::Status SameShapeAsX(tensorflow::shape_inference::InferenceContext* c);
+
+// An op and its gradient op "<name>Grad", described once. The gradient op
+// takes the op's inputs and then `grad: float` (d loss / d output), gives
+// `grad_output` (a float32 tensor shaped like input 0, grad_shape_fn), and
+// has the op's attributes except those marked forward-only (its output type).
+struct OpWithGradient {
+  struct Attr {
+    const char* spec;
+    bool in_gradient = true;
+  };
+  const char* name;  // "Gilfree>Normalize"
+  std::vector<const char*> inputs;
+  const char* output;
+  std::vector<Attr> attrs;
+  absl::Status (*shape_fn)(tensorflow::shape_inference::InferenceContext*);
+  const char* doc;
+  const char* grad_output;  // "dx: float"
+  absl::Status (*grad_shape_fn)(tensorflow::shape_inference::InferenceContext*);
+  const char* grad_doc;
+};
+
+// Registers both ops (at static initialization: `static const bool kDone =
+// RegisterWithGradient({...});`). Returns true.
+bool RegisterWithGradient(const OpWithGradient& op);
 
 }  // namespace tf
 }  // namespace gilfree

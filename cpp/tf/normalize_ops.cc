@@ -225,97 +225,60 @@ class PercentileStretchOp : public OpKernel {
 }  // namespace tf
 }  // namespace gilfree
 
-REGISTER_OP("Gilfree>Normalize")
-    .Input("x: T")
-    .Input("mean: double")
-    .Input("std: double")
-    .Input("scale: double")
-    .Output("y: out_type")
-    .Attr(gilfree::tf::kInputTypes)
-    .Attr(gilfree::tf::kOutputTypes)
-    .SetShapeFn(gilfree::tf::NormalizeShape)
-    .Doc("y = (x * scale - mean) / std per channel (channels on the last axis).");
+namespace {
 
-REGISTER_OP("Gilfree>Standardize")
-    .Input("x: T")
-    .Input("epsilon: double")
-    .Output("y: out_type")
-    .Attr(gilfree::tf::kInputTypes)
-    .Attr(gilfree::tf::kOutputTypes)
-    .Attr("per_channel: bool = false")
-    .SetShapeFn(gilfree::tf::SameShapeAsX)
-    .Doc("Per-image (or per-channel) standardization; an empty epsilon means 1/sqrt(n).");
+using gilfree::tf::kInputTypes;
+using gilfree::tf::kOutputTypes;
+using gilfree::tf::OpWithGradient;
+using gilfree::tf::RegisterWithGradient;
+using gilfree::tf::SameShapeAsX;
 
-REGISTER_OP("Gilfree>MinMaxScale")
-    .Input("x: T")
-    .Input("nodata: double")
-    .Input("fill: double")
-    .Output("y: out_type")
-    .Attr(gilfree::tf::kInputTypes)
-    .Attr(gilfree::tf::kOutputTypes)
-    .Attr("per_channel: bool = true")
-    .SetShapeFn(gilfree::tf::SameShapeAsX)
-    .Doc("Scales each image (or channel) to [0, 1], nodata and NaN masked.");
+// Each op and its gradient with respect to x (core/normalize.h): the gradient
+// takes the op's inputs and attributes but out_type, then grad = d loss / d y.
+const OpWithGradient::Attr kTypes[] = {{kInputTypes}, {kOutputTypes, /*in_gradient=*/false}};
 
-REGISTER_OP("Gilfree>PercentileStretch")
-    .Input("x: T")
-    .Input("low: double")
-    .Input("high: double")
-    .Input("nodata: double")
-    .Input("fill: double")
-    .Output("y: out_type")
-    .Attr(gilfree::tf::kInputTypes)
-    .Attr(gilfree::tf::kOutputTypes)
-    .Attr("per_channel: bool = true")
-    .SetShapeFn(gilfree::tf::SameShapeAsX)
-    .Doc("Clips each image (or channel) to its low/high percentiles and scales to [0, 1].");
+const bool kRegistered =
+    RegisterWithGradient({"Gilfree>Normalize",
+                          {"x: T", "mean: double", "std: double", "scale: double"},
+                          "y: out_type",
+                          {kTypes[0], kTypes[1]},
+                          gilfree::tf::NormalizeShape,
+                          "y = (x * scale - mean) / std per channel (channels on the last axis).",
+                          "dx: float",
+                          SameShapeAsX,
+                          "Gradient of Normalize with respect to x."}) &&
+    RegisterWithGradient({"Gilfree>Standardize",
+                          {"x: T", "epsilon: double"},
+                          "y: out_type",
+                          {kTypes[0], kTypes[1], {"per_channel: bool = false"}},
+                          SameShapeAsX,
+                          "Per-image (or per-channel) standardization; an empty epsilon means 1/sqrt(n).",
+                          "dx: float",
+                          SameShapeAsX,
+                          "Gradient of Standardize with respect to x, through its mean and standard "
+                          "deviation."}) &&
+    RegisterWithGradient({"Gilfree>MinMaxScale",
+                          {"x: T", "nodata: double", "fill: double"},
+                          "y: out_type",
+                          {kTypes[0], kTypes[1], {"per_channel: bool = true"}},
+                          SameShapeAsX,
+                          "Scales each image (or channel) to [0, 1], nodata and NaN masked.",
+                          "dx: float",
+                          SameShapeAsX,
+                          "Gradient of MinMaxScale with respect to x, its minimum and maximum held "
+                          "constant."}) &&
+    RegisterWithGradient({"Gilfree>PercentileStretch",
+                          {"x: T", "low: double", "high: double", "nodata: double", "fill: double"},
+                          "y: out_type",
+                          {kTypes[0], kTypes[1], {"per_channel: bool = true"}},
+                          SameShapeAsX,
+                          "Clips each image (or channel) to its low/high percentiles and scales to [0, 1].",
+                          "dx: float",
+                          SameShapeAsX,
+                          "Gradient of PercentileStretch with respect to x, its percentiles held "
+                          "constant."});
 
-// Gradients with respect to x (core/normalize.h): the forward op's inputs and
-// attributes but out_type, then grad = d loss / d y as float32.
-REGISTER_OP("Gilfree>NormalizeGrad")
-    .Input("x: T")
-    .Input("mean: double")
-    .Input("std: double")
-    .Input("scale: double")
-    .Input("grad: float")
-    .Output("dx: float")
-    .Attr(gilfree::tf::kInputTypes)
-    .SetShapeFn(gilfree::tf::SameShapeAsX)
-    .Doc("Gradient of Normalize with respect to x.");
-
-REGISTER_OP("Gilfree>StandardizeGrad")
-    .Input("x: T")
-    .Input("epsilon: double")
-    .Input("grad: float")
-    .Output("dx: float")
-    .Attr(gilfree::tf::kInputTypes)
-    .Attr("per_channel: bool = false")
-    .SetShapeFn(gilfree::tf::SameShapeAsX)
-    .Doc("Gradient of Standardize with respect to x, through its mean and standard deviation.");
-
-REGISTER_OP("Gilfree>MinMaxScaleGrad")
-    .Input("x: T")
-    .Input("nodata: double")
-    .Input("fill: double")
-    .Input("grad: float")
-    .Output("dx: float")
-    .Attr(gilfree::tf::kInputTypes)
-    .Attr("per_channel: bool = true")
-    .SetShapeFn(gilfree::tf::SameShapeAsX)
-    .Doc("Gradient of MinMaxScale with respect to x, its minimum and maximum held constant.");
-
-REGISTER_OP("Gilfree>PercentileStretchGrad")
-    .Input("x: T")
-    .Input("low: double")
-    .Input("high: double")
-    .Input("nodata: double")
-    .Input("fill: double")
-    .Input("grad: float")
-    .Output("dx: float")
-    .Attr(gilfree::tf::kInputTypes)
-    .Attr("per_channel: bool = true")
-    .SetShapeFn(gilfree::tf::SameShapeAsX)
-    .Doc("Gradient of PercentileStretch with respect to x, its percentiles held constant.");
+}  // namespace
 
 #define GILFREE_REGISTER(name, Op)                                                       \
   REGISTER_KERNEL_BUILDER(Name("Gilfree>" name).Device(tensorflow::DEVICE_CPU),          \

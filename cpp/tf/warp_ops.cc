@@ -346,94 +346,51 @@ absl::Status SameShapeAsImage(InferenceContext* c) {
 }  // namespace tf
 }  // namespace gilfree
 
-REGISTER_OP("Gilfree>Warp")
-    .Input("image: T")
-    .Input("matrix: double")
-    .Input("output_shape: int32")
-    .Input("fill_value: double")
-    .Input("nodata: double")
-    .Output("output: T")
-    .Attr(gilfree::tf::kImageTypes)
-    .Attr("kind: {'affine', 'perspective', 'projective'}")
-    .Attr("inverse: bool = false")
-    .Attr("interpolation: string = 'bilinear'")
-    .Attr("fill_mode: string = 'constant'")
-    .SetShapeFn(gilfree::tf::WarpShape)
-    .Doc("Affine, perspective or TensorFlow-style projective warp (docs/geometry-spec.md).");
+namespace {
 
-REGISTER_OP("Gilfree>WarpGrad")
-    .Input("image: T")
-    .Input("matrix: double")
-    .Input("output_shape: int32")
-    .Input("fill_value: double")
-    .Input("nodata: double")
-    .Input("grad: float")
-    .Output("image_grad: float")
-    .Attr(gilfree::tf::kImageTypes)
-    .Attr("kind: {'affine', 'perspective', 'projective'}")
-    .Attr("inverse: bool = false")
-    .Attr("interpolation: string = 'bilinear'")
-    .Attr("fill_mode: string = 'constant'")
-    .SetShapeFn(gilfree::tf::SameShapeAsImage)
-    .Doc("Gradient of Warp with respect to the image.");
+using gilfree::tf::OpWithGradient;
+using gilfree::tf::RegisterWithGradient;
+using gilfree::tf::SameShapeAsImage;
 
-REGISTER_OP("Gilfree>Remap")
-    .Input("image: T")
-    .Input("map_x: float")
-    .Input("map_y: float")
-    .Input("fill_value: double")
-    .Input("nodata: double")
-    .Output("output: T")
-    .Attr(gilfree::tf::kImageTypes)
-    .Attr("interpolation: string = 'bilinear'")
-    .Attr("fill_mode: string = 'constant'")
-    .SetShapeFn(gilfree::tf::RemapShape)
-    .Doc("Samples the image at dense coordinate maps.");
+// Each warp and its gradient with respect to the image: the gradient takes the
+// warp's inputs and attributes, then grad = d loss / d output.
+const OpWithGradient::Attr kTypes{gilfree::tf::kImageTypes};
+const OpWithGradient::Attr kInterpolation{"interpolation: string = 'bilinear'"};
+const OpWithGradient::Attr kFillMode{"fill_mode: string = 'constant'"};
 
-REGISTER_OP("Gilfree>RemapGrad")
-    .Input("image: T")
-    .Input("map_x: float")
-    .Input("map_y: float")
-    .Input("fill_value: double")
-    .Input("nodata: double")
-    .Input("grad: float")
-    .Output("image_grad: float")
-    .Attr(gilfree::tf::kImageTypes)
-    .Attr("interpolation: string = 'bilinear'")
-    .Attr("fill_mode: string = 'constant'")
-    .SetShapeFn(gilfree::tf::SameShapeAsImage)
-    .Doc("Gradient of Remap with respect to the image.");
+const bool kRegistered =
+    RegisterWithGradient(
+        {"Gilfree>Warp",
+         {"image: T", "matrix: double", "output_shape: int32", "fill_value: double", "nodata: double"},
+         "output: T",
+         {kTypes, {"kind: {'affine', 'perspective', 'projective'}"}, {"inverse: bool = false"}, kInterpolation,
+          kFillMode},
+         gilfree::tf::WarpShape,
+         "Affine, perspective or TensorFlow-style projective warp (docs/geometry-spec.md).",
+         "image_grad: float",
+         SameShapeAsImage,
+         "Gradient of Warp with respect to the image."}) &&
+    RegisterWithGradient({"Gilfree>Remap",
+                          {"image: T", "map_x: float", "map_y: float", "fill_value: double", "nodata: double"},
+                          "output: T",
+                          {kTypes, kInterpolation, kFillMode},
+                          gilfree::tf::RemapShape,
+                          "Samples the image at dense coordinate maps.",
+                          "image_grad: float",
+                          SameShapeAsImage,
+                          "Gradient of Remap with respect to the image."}) &&
+    RegisterWithGradient({"Gilfree>PolynomialWarp",
+                          {"image: T", "src_points: double", "dst_points: double", "output_shape: int32",
+                           "fill_value: double", "nodata: double"},
+                          "output: T",
+                          {kTypes, {"order: int = 1"}, kInterpolation, kFillMode},
+                          gilfree::tf::PolynomialWarpShape,
+                          "Ground-control-point polynomial warp.",
+                          "image_grad: float",
+                          SameShapeAsImage,
+                          "Gradient of PolynomialWarp with respect to the image."});
 
-REGISTER_OP("Gilfree>PolynomialWarp")
-    .Input("image: T")
-    .Input("src_points: double")
-    .Input("dst_points: double")
-    .Input("output_shape: int32")
-    .Input("fill_value: double")
-    .Input("nodata: double")
-    .Output("output: T")
-    .Attr(gilfree::tf::kImageTypes)
-    .Attr("order: int = 1")
-    .Attr("interpolation: string = 'bilinear'")
-    .Attr("fill_mode: string = 'constant'")
-    .SetShapeFn(gilfree::tf::PolynomialWarpShape)
-    .Doc("Ground-control-point polynomial warp.");
-
-REGISTER_OP("Gilfree>PolynomialWarpGrad")
-    .Input("image: T")
-    .Input("src_points: double")
-    .Input("dst_points: double")
-    .Input("output_shape: int32")
-    .Input("fill_value: double")
-    .Input("nodata: double")
-    .Input("grad: float")
-    .Output("image_grad: float")
-    .Attr(gilfree::tf::kImageTypes)
-    .Attr("order: int = 1")
-    .Attr("interpolation: string = 'bilinear'")
-    .Attr("fill_mode: string = 'constant'")
-    .SetShapeFn(gilfree::tf::SameShapeAsImage)
-    .Doc("Gradient of PolynomialWarp with respect to the image.");
+}  // namespace
 
 REGISTER_OP("Gilfree>FitPolynomial")
     .Input("src_points: double")
