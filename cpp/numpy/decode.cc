@@ -10,7 +10,6 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <string>
 #include <utility>

@@ -13,8 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from gilfree._args import bool_arg  # noqa: F401  (the geometry faces call it from here)
-
 
 def output_shape_arg(output_shape: Any) -> tuple[int, int] | None:
     """``(height, width)`` as two Python ints, or None for the input's."""

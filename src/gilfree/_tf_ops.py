@@ -531,7 +531,7 @@ def _matrix_warp(
         _fill(fill_value),
         _nodata(nodata),
         kind=kind,
-        inverse=_checked(_geometry.bool_arg, "inverse", inverse),
+        inverse=_checked(_args.bool_arg, "inverse", inverse),
         interpolation=_checked(_geometry.string_arg, "interpolation", interpolation),
         fill_mode=_checked(_geometry.string_arg, "fill_mode", fill_mode),
     )

@@ -205,7 +205,7 @@ def _matrix_warp(
         _image(image),
         kind,
         _geometry.doubles_arg("transforms" if kind == "projective" else "matrix", matrix),
-        _geometry.bool_arg("inverse", inverse),
+        _args.bool_arg("inverse", inverse),
         _geometry.output_shape_arg(output_shape),
         _geometry.string_arg("interpolation", interpolation),
         _geometry.string_arg("fill_mode", fill_mode),

@@ -43,7 +43,6 @@ from gilfree.reference._common import (
     INPUT_DTYPES,
     OUTPUT_DTYPES,
     channels_of,
-    check_bool,
     check_channel_param,
     check_epsilon,
     check_mask,

@@ -9,8 +9,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from gilfree._args import bool_arg
-
 #: Input dtypes accepted by the NumPy faces.
 INPUT_DTYPES: tuple[np.dtype, ...] = tuple(
     np.dtype(name) for name in ("uint8", "uint16", "int16", "int32", "float16", "float32")
@@ -75,10 +73,6 @@ def _check_real(name: str, value: Any) -> float:
     if arr is None or arr.ndim != 0 or arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real number; got {value!r}")
     return float(arr)
-
-
-def check_bool(name: str, value: Any) -> bool:
-    return bool_arg(name, value)  # the rule every face shares (gilfree._args)
 
 
 def check_channel_param(name: str, value: ParamLike, channels: int) -> np.ndarray:

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from gilfree.reference._common import ParamLike, channels_of, check_bool
+from gilfree._args import bool_arg
+from gilfree.reference._common import ParamLike, channels_of
 from gilfree.reference.geometry_checks import (
     CUBIC_A,
     DEGENERATE_RTOL,
@@ -523,7 +524,7 @@ def warp_affine(
     """
     arr = check_image(image)
     batch = _as_images(arr).shape[0]
-    inverse = check_bool("inverse", inverse)
+    inverse = bool_arg("inverse", inverse)
     matrices = check_matrix("matrix", matrix, 2, arr.ndim, batch, inverse)
     out_hw = _output_hw(arr, output_shape)
     sampling = _check_sampling(arr, interpolation, fill_mode, fill_value, nodata)
@@ -564,7 +565,7 @@ def warp_perspective(
     """
     arr = check_image(image)
     batch = _as_images(arr).shape[0]
-    inverse = check_bool("inverse", inverse)
+    inverse = bool_arg("inverse", inverse)
     matrices = check_matrix("matrix", matrix, 3, arr.ndim, batch, inverse)
     out_hw = _output_hw(arr, output_shape)
     sampling = _check_sampling(arr, interpolation, fill_mode, fill_value, nodata)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from gilfree._args import bool_arg
 from gilfree.reference._common import (
     DTypeLike,
     ParamLike,
@@ -12,7 +13,6 @@ from gilfree.reference._common import (
     _bands,
     _check_x,
     channels_of,
-    check_bool,
     check_channel_param,
     check_epsilon,
     check_mask,
@@ -108,7 +108,7 @@ def standardize(
       array([-1.3416408, -0.4472136,  0.4472136,  1.3416408], dtype=float32)
     """
     arr = _check_x(x)
-    per_channel = check_bool("per_channel", per_channel)
+    per_channel = bool_arg("per_channel", per_channel)
     eps = check_epsilon(epsilon)
     out_dtype = check_output_dtype(dtype)
     if arr.size == 0:
@@ -176,7 +176,7 @@ def minmax_scale(
       array([-1. ,  0. ,  0.5,  1. ], dtype=float32)
     """
     arr = _check_x(x)
-    per_channel = check_bool("per_channel", per_channel)
+    per_channel = bool_arg("per_channel", per_channel)
     nodata_value, fill_value = check_mask(nodata, fill)
     out_dtype = check_output_dtype(dtype)
     if arr.size == 0:
@@ -243,7 +243,7 @@ def percentile_stretch(
     """
     arr = _check_x(x)
     low_q, high_q = check_percentiles(low, high)
-    per_channel = check_bool("per_channel", per_channel)
+    per_channel = bool_arg("per_channel", per_channel)
     nodata_value, fill_value = check_mask(nodata, fill)
     out_dtype = check_output_dtype(dtype)
     if arr.size == 0:
