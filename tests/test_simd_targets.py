@@ -135,9 +135,13 @@ import gilfree.reference as ref
 
 rng = np.random.default_rng(13)
 differing = {}
-for dtype in ["uint8", "int32", "int64", "float16", "float32", "float64"]:
-    for shape in [(2, 23, 37, 3), (1, 9, 70, 1), (1, 31, 43, 4)]:
-        x = (rng.random(shape) * 250).astype(dtype)
+for dtype in ["uint8", "uint16", "int16", "int32", "int64", "float16", "float32", "float64"]:
+    shapes = [(2, 23, 37, 3), (1, 9, 70, 1), (1, 31, 43, 4), (1, 17, 29, 2), (1, 12, 19, 5)]
+    for shape, strided in [(s, False) for s in shapes] + [((1, 14, 22, 3), True)]:
+        scale = -30000 if dtype == "int16" else 60000 if dtype == "uint16" else 250
+        x = (rng.random(shape) * scale).astype(dtype)
+        if strided:  # channels not adjacent in memory
+            x = np.ascontiguousarray(np.moveaxis(x, -1, 1)).transpose(0, 2, 3, 1)
         t = rng.normal([1, 0, 0, 0, 1, 0, 0, 0], [0.2, 0.2, 4, 0.2, 0.2, 4, 0.003, 0.003], (1, 8))
         t = t.astype(np.float32)
         for interpolation in ["nearest", "bilinear"]:
