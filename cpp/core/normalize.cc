@@ -976,7 +976,11 @@ bool HistogramBounds(const ConstImage& x, const PercentileParams& params, int64_
 
 Status ValidateNormalize(const NormalizeParams& p, int64_t channels) {
   auto check_len = [&](const char* name, int64_t size) -> Status {
-    if (size != 1 && size != channels) {
+    if (size < 1) {
+      return Status::InvalidArgument(std::string(name) +
+                                     " has no values; expected a scalar or one value per channel");
+    }
+    if (channels >= 0 && size != 1 && size != channels) {
       return Status::InvalidArgument(std::string(name) + " has " + std::to_string(size) +
                                      " values but x has " + std::to_string(channels) +
                                      " channel(s); expected a scalar or 1 or " +

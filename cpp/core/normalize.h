@@ -123,7 +123,10 @@ Status PercentileStretchGradient(const ConstImage& x, const PercentileParams& pa
                                  const float* grad, float* dx, const ParallelFor* parallel_for);
 
 // Checks only the parameters, without data: what the ops above check before
-// touching x. Adapters may call these to fail before allocating.
+// touching x. Adapters may call these to fail before allocating, and a Keras
+// layer when it is made. ValidateNormalize's `channels` < 0 means the channel
+// count is not known yet: mean and std need at least one value each, and
+// their lengths are checked against x's channels only once it is known.
 Status ValidateNormalize(const NormalizeParams& params, int64_t channels);
 Status ValidateStandardize(const StandardizeParams& params);
 Status ValidatePercentile(const PercentileParams& params);

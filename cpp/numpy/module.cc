@@ -76,6 +76,23 @@ std::vector<double> Params(const py::array_t<double, py::array::forcecast>& a, c
   return std::vector<double>(a.data(), a.data() + a.size());
 }
 
+// mean, std and scale as the core's NormalizeParams (pointing into the vectors).
+struct NormalizeArgs {
+  std::vector<double> mean, std;
+  NormalizeParams params;
+  NormalizeArgs(const py::array_t<double, py::array::forcecast>& m,
+                const py::array_t<double, py::array::forcecast>& s, double scale)
+      : mean(Params(m, "mean")), std(Params(s, "std")) {
+    params.mean = mean.data();
+    params.mean_size = static_cast<int64_t>(mean.size());
+    params.std = std.data();
+    params.std_size = static_cast<int64_t>(std.size());
+    params.scale = scale;
+  }
+  NormalizeArgs(const NormalizeArgs&) = delete;
+  NormalizeArgs& operator=(const NormalizeArgs&) = delete;
+};
+
 template <typename Call>
 py::array Run(const py::array& x, const std::string& dtype, Call&& call) {
   Prepared p = Prepare(x, dtype);
@@ -136,19 +153,42 @@ PYBIND11_MODULE(_native, m) {
       },
       "The C++ compiler this module was built with.");
 
+  // The core's parameter checks alone, for callers that have no image yet (the
+  // Keras layers when they are made): ValueError with the core's message.
+  m.def(
+      "validate_normalize",
+      [](const py::array_t<double, py::array::forcecast>& mean,
+         const py::array_t<double, py::array::forcecast>& std, double scale, int64_t channels) {
+        const NormalizeArgs args(mean, std, scale);
+        Raise(ValidateNormalize(args.params, channels));
+      },
+      py::arg("mean"), py::arg("std"), py::arg("scale"), py::arg("channels"));
+  m.def(
+      "validate_standardize",
+      [](const py::object& epsilon) {
+        StandardizeParams p;
+        p.has_epsilon = !epsilon.is_none();
+        p.epsilon = p.has_epsilon ? epsilon.cast<double>() : 0.0;
+        Raise(ValidateStandardize(p));
+      },
+      py::arg("epsilon"));
+  m.def(
+      "validate_percentile",
+      [](double low, double high) {
+        PercentileParams p;
+        p.low = low;
+        p.high = high;
+        Raise(ValidatePercentile(p));
+      },
+      py::arg("low"), py::arg("high"));
+
   m.def(
       "normalize",
       [](const py::array& x, const py::array_t<double, py::array::forcecast>& mean,
          const py::array_t<double, py::array::forcecast>& std, double scale, const std::string& dtype) {
-        const std::vector<double> mv = Params(mean, "mean"), sv = Params(std, "std");
-        NormalizeParams p;
-        p.mean = mv.data();
-        p.mean_size = static_cast<int64_t>(mv.size());
-        p.std = sv.data();
-        p.std_size = static_cast<int64_t>(sv.size());
-        p.scale = scale;
+        const NormalizeArgs args(mean, std, scale);
         return Run(x, dtype, [&](const ConstImage& in, const DenseImage& out) {
-          return Normalize(in, p, out, nullptr);
+          return Normalize(in, args.params, out, nullptr);
         });
       },
       py::arg("x"), py::arg("mean"), py::arg("std"), py::arg("scale"), py::arg("dtype"));

@@ -214,6 +214,12 @@ TEST(Normalize, Errors) {
   EXPECT_INVALID(Normalize(Dense(d, DType::kFloat64, 1, 1, 1, 3), Norm(one, one), Out(&y), nullptr),
                  "x has unsupported dtype float64");
   EXPECT_INVALID(ValidateNormalize(Norm(two, one), 3), "expected a scalar or 1 or 3 values");
+  // Channel count not known yet (-1): any lengths, but not none; values still checked.
+  EXPECT_TRUE(ValidateNormalize(Norm(two, three), -1).ok());
+  std::vector<double> none;
+  EXPECT_INVALID(ValidateNormalize(Norm(none, one), -1), "mean has no values");
+  EXPECT_INVALID(ValidateNormalize(Norm(one, none), 1), "std has no values");
+  EXPECT_INVALID(ValidateNormalize(Norm(one, bad_std), -1), "std[1] is 0");
 }
 
 // ---------------------------------------------------------------------------

@@ -18,3 +18,15 @@ def bool_arg(name: str, value: Any) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def real_arg(name: str, value: Any) -> float:
+    """``value`` as a Python float; only a real number (a Python or NumPy bool, int or float, or a
+    0-d array of one) is taken, else TypeError."""
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        arr = None
+    if arr is None or arr.ndim != 0 or arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    return float(arr)

@@ -39,8 +39,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from gilfree import _args, _tf_ops
-from gilfree import reference as _ref
+from gilfree import _args, _native, _tf_ops
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
@@ -55,22 +54,15 @@ _OUTPUT_DTYPES = ("float32", "float16", "bfloat16")
 
 
 def _channel_param(name: str, value: Any) -> float | list[float]:
-    """``mean``/``std`` as a Python float or a list of floats (JSON-serializable), checked."""
+    """``mean``/``std`` as a Python float or a list of floats (JSON-serializable); the values
+    are checked by the core (``_native.validate_normalize``)."""
     if hasattr(value, "numpy"):  # a tf.Tensor / tf.Variable
         value = value.numpy()
     arr = np.asarray(value)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a number or a sequence of numbers; got {value!r}")
-    if arr.ndim > 1:
-        raise ValueError(
-            f"{name} has rank {arr.ndim} (shape {arr.shape}); expected a scalar or a 1-D sequence"
-        )
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty; expected a scalar or one value per channel")
-    # Checks finiteness (and std != 0) with the reference's messages.
-    _ref.check_channel_param(name, arr, arr.size)
     arr = arr.astype(np.float64)
-    return float(arr) if arr.ndim == 0 else [float(v) for v in arr]
+    return float(arr) if arr.ndim == 0 else arr.tolist()  # ranks above 1: refused by the core
 
 
 def _channels(shape: Sequence[int | None]) -> int | None:
@@ -122,17 +114,18 @@ class Normalize(_GilfreeLayer):
         super().__init__(dtype=dtype, **kwargs)
         self.mean = _channel_param("mean", mean)
         self.std = _channel_param("std", std)
-        self.scale = None if scale is None else _ref.check_scale(scale)
+        self.scale = None if scale is None else _args.real_arg("scale", scale)
+        self._validate(-1)
+
+    def _validate(self, channels: int) -> None:
+        _native.validate_normalize(
+            self.mean, self.std, 1.0 if self.scale is None else self.scale, channels
+        )
 
     def build(self, input_shape: Any) -> None:
         c = _channels(tuple(input_shape))
-        for name, value in (("mean", self.mean), ("std", self.std)):
-            n = len(value) if isinstance(value, list) else 1
-            if c is not None and n not in (1, c):
-                raise ValueError(
-                    f"{name} has length {n}; expected 1 or the number of channels ({c}) of "
-                    f"inputs of shape {tuple(input_shape)}"
-                )
+        if c is not None:
+            self._validate(c)
         self.built = True
 
     def call(self, inputs: Any) -> Any:
@@ -159,7 +152,8 @@ class Standardize(_GilfreeLayer):
     ) -> None:
         super().__init__(dtype=dtype, **kwargs)
         self.per_channel = _args.bool_arg("per_channel", per_channel)
-        self.epsilon = _ref.check_epsilon(epsilon)
+        self.epsilon = None if epsilon is None else _args.real_arg("epsilon", epsilon)
+        _native.validate_standardize(self.epsilon)
 
     def call(self, inputs: Any) -> Any:
         return _tf_ops.standardize(
@@ -185,7 +179,8 @@ class MinMaxScale(_GilfreeLayer):
     ) -> None:
         super().__init__(dtype=dtype, **kwargs)
         self.per_channel = _args.bool_arg("per_channel", per_channel)
-        self.nodata, self.fill = _ref.check_mask(nodata, fill)
+        self.nodata = None if nodata is None else _args.real_arg("nodata", nodata)
+        self.fill = _args.real_arg("fill", fill)
 
     def call(self, inputs: Any) -> Any:
         return _tf_ops.minmax_scale(
@@ -222,9 +217,11 @@ class PercentileStretch(_GilfreeLayer):
         **kwargs: Any,
     ) -> None:
         super().__init__(dtype=dtype, **kwargs)
-        self.low, self.high = _ref.check_percentiles(low, high)
+        self.low, self.high = _args.real_arg("low", low), _args.real_arg("high", high)
+        _native.validate_percentile(self.low, self.high)
         self.per_channel = _args.bool_arg("per_channel", per_channel)
-        self.nodata, self.fill = _ref.check_mask(nodata, fill)
+        self.nodata = None if nodata is None else _args.real_arg("nodata", nodata)
+        self.fill = _args.real_arg("fill", fill)
 
     def call(self, inputs: Any) -> Any:
         return _tf_ops.percentile_stretch(

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from gilfree import _args
+
 #: Input dtypes accepted by the NumPy faces.
 INPUT_DTYPES: tuple[np.dtype, ...] = tuple(
     np.dtype(name) for name in ("uint8", "uint16", "int16", "int32", "float16", "float32")
@@ -64,17 +66,6 @@ def check_output_dtype(dtype: DTypeLike) -> np.dtype:
     return out
 
 
-def _check_real(name: str, value: Any) -> float:
-    """Returns ``value`` as a Python float, or raises TypeError if it is not a real number."""
-    try:
-        arr = np.asarray(value)
-    except Exception:
-        arr = None
-    if arr is None or arr.ndim != 0 or arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a real number; got {value!r}")
-    return float(arr)
-
-
 def check_channel_param(name: str, value: ParamLike, channels: int) -> np.ndarray:
     """Validates ``mean``/``std`` of :func:`normalize`; returns a float64 array of length C.
 
@@ -105,7 +96,7 @@ def check_scale(scale: float | None) -> float:
     """Validates ``scale`` of :func:`normalize` (None means 1; else finite and non-zero)."""
     if scale is None:
         return 1.0
-    value = _check_real("scale", scale)
+    value = _args.real_arg("scale", scale)
     if not math.isfinite(value) or value == 0:
         raise ValueError(f"scale must be finite and non-zero; got {value!r}")
     return value
@@ -115,7 +106,7 @@ def check_epsilon(epsilon: float | None) -> float | None:
     """Validates ``epsilon`` of :func:`standardize` (None, or finite and > 0)."""
     if epsilon is None:
         return None
-    value = _check_real("epsilon", epsilon)
+    value = _args.real_arg("epsilon", epsilon)
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"epsilon must be finite and > 0; got {value!r}")
     return value
@@ -123,8 +114,8 @@ def check_epsilon(epsilon: float | None) -> float | None:
 
 def check_percentiles(low: float, high: float) -> tuple[float, float]:
     """Validates ``low``/``high`` of :func:`percentile_stretch`: finite, in [0, 100], low < high."""
-    lo = _check_real("low", low)
-    hi = _check_real("high", high)
+    lo = _args.real_arg("low", low)
+    hi = _args.real_arg("high", high)
     for name, value in (("low", lo), ("high", hi)):
         if not math.isfinite(value) or not 0.0 <= value <= 100.0:
             raise ValueError(f"{name} must be a finite percentile in [0, 100]; got {value!r}")
@@ -135,8 +126,8 @@ def check_percentiles(low: float, high: float) -> tuple[float, float]:
 
 def check_mask(nodata: float | None, fill: float) -> tuple[float | None, float]:
     """Validates ``nodata`` (None or a real number) and ``fill`` (a real number, NaN allowed)."""
-    nodata_value = None if nodata is None else _check_real("nodata", nodata)
-    return nodata_value, _check_real("fill", fill)
+    nodata_value = None if nodata is None else _args.real_arg("nodata", nodata)
+    return nodata_value, _args.real_arg("fill", fill)
 
 
 # --------------------------------------------------------------------------- layout

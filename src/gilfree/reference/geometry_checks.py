@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from gilfree.reference._common import _check_real, _names
+from gilfree import _args
+from gilfree.reference._common import _names
 
 # =========================================================================== geometry
 #
@@ -182,7 +183,7 @@ def check_nodata(nodata: Any, dtype: np.dtype) -> float | None:
     """
     if nodata is None:
         return None
-    value = _check_real("nodata", nodata)
+    value = _args.real_arg("nodata", nodata)
     dtype = np.dtype(dtype)
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
@@ -408,10 +409,10 @@ def check_point_pairs(
 
 def check_rotation(angle: Any, center: Any, scale: Any) -> tuple[float, tuple | None, float]:
     """Validates ``angle`` (degrees), ``center`` (None or (x, y)) and ``scale`` of rotate."""
-    a = _check_real("angle", angle)
+    a = _args.real_arg("angle", angle)
     if not math.isfinite(a):
         raise ValueError(f"angle must be finite (degrees); got {angle!r}")
-    s = _check_real("scale", scale)
+    s = _args.real_arg("scale", scale)
     if not math.isfinite(s) or s == 0:
         raise ValueError(f"scale must be finite and non-zero; got {scale!r}")
     if center is None:
