@@ -31,12 +31,14 @@ def percentile_stretch(
 ) -> np.ndarray: ...
 
 # Decoders (cpp/numpy/decode.cc). Buffers are anything with the buffer protocol.
-def decode_npy(contents: bytes | memoryview, dtype: str, shape: list[int] | None) -> np.ndarray: ...
+def decode_npy(
+    contents: bytes | bytearray | memoryview, dtype: str, shape: list[int] | None
+) -> np.ndarray: ...
 def decode_npz(
-    contents: bytes | memoryview, names: list[str], dtypes: list[str]
+    contents: bytes | bytearray | memoryview, names: list[str], dtypes: list[str]
 ) -> list[np.ndarray]: ...
 def decode_records(
-    contents: bytes | memoryview | list[bytes] | tuple[bytes, ...],
+    contents: bytes | bytearray | memoryview | list[bytes | bytearray | memoryview],
     record_bytes: int,
     offsets: list[int],
     dtypes: list[str],

@@ -7,7 +7,7 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import tensorflow as tf
@@ -27,7 +27,7 @@ _OUTPUT_DTYPES = (tf.float32, tf.float16, tf.bfloat16)
 _GRAD_DTYPES = (tf.float16, tf.bfloat16, tf.float32)
 
 Number = float | int
-Params = Number | Sequence[Number] | tf.Tensor
+Params: TypeAlias = Number | Sequence[Number] | tf.Tensor
 
 
 class OpLibraryError(ImportError):

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import tensorflow as tf
@@ -524,9 +524,9 @@ def _check_static_output_shape(image: tf.Tensor, output_shape: Any) -> tuple:
         static = static.tolist()
     itemsize = image.dtype.size
     with _as_invalid_argument():
-        return reference.check_output_shape(
-            static, (height, width), batch or 1, channels or 1, itemsize
-        )
+        # (height, width) is only the default for output_shape=None, returned above
+        source = cast(tuple[int, int], (height, width))
+        return reference.check_output_shape(static, source, batch or 1, channels or 1, itemsize)
 
 
 def _dtype_fill(image: tf.Tensor, fill_value: Any) -> Any:
@@ -932,9 +932,9 @@ def rotate(
     def compute(x: np.ndarray, a: np.ndarray, s: np.ndarray, *c: np.ndarray) -> np.ndarray:
         return reference.rotate(
             x,
-            a,
-            center=c[0] if c else None,
-            scale=s,
+            float(a),
+            center=c[0].tolist() if c else None,
+            scale=float(s),
             output_shape=None if output_shape is None else (height, width),
             interpolation=interpolation,
             fill_mode=fill_mode,

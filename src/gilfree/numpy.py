@@ -8,7 +8,7 @@ calling thread without the GIL, so a thread pool scales over cores.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -151,7 +151,7 @@ def decode_records(
     """Decodes fixed-size records into one array per field. See ``gilfree.decode_records``."""
     s = _schema.parse_schema(schema)
     arrays = _native.decode_records(
-        list(contents) if isinstance(contents, list | tuple) else contents,
+        list(contents) if isinstance(contents, list | tuple) else cast(Bytes, contents),
         s.record_bytes,
         [f.offset for f in s.fields],
         [f.dtype.name for f in s.fields],

@@ -443,7 +443,7 @@ def run(args: argparse.Namespace) -> int:
         note = next((r["note"] for r in mine if r.get("note")), None)
         if note:
             info["note"] = note
-    payload = {
+    payload: dict[str, Any] = {
         "schema": SCHEMA,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": ["python", "-m", "gilfree.bench", *args.argv],

@@ -68,7 +68,8 @@ def check_failures(results: Iterable[dict[str, Any]]) -> tuple[list[str], list[s
     opencv: their own rounding and borders) is a note, shown with the numbers."""
     from gilfree.bench.families import PEER_VARIANTS
 
-    problems, notes = [], []
+    problems: list[str] = []
+    notes: list[str] = []
     seen: set[tuple[str, str, str]] = set()
     for rec in results:
         where = _where(rec)

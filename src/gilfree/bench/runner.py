@@ -477,6 +477,7 @@ def _serial_parts(
                 emit(0)
                 # The control pass, again while it gave the probe too few wake-ups (the probe
                 # thread waited for a CPU on a busy machine).
+                assert control is not None  # checked with reason above
                 for _ in range(4):
                     control_window: list[int] = []
                     control.probe_pass(control_window)

@@ -78,7 +78,7 @@ def train_worker(config_path: str) -> int:
             continue
         datasets[variant], _ = family.dataset(ctx, variant, tf.data.AUTOTUNE)
     if not datasets:
-        out = {"error": "no pipeline to train on", "unavailable": unavailable}
+        out: dict[str, Any] = {"error": "no pipeline to train on", "unavailable": unavailable}
         Path(cfg["result_path"]).write_text(json.dumps({"train": out}) + "\n")
         tick(rounds * 3, "skipped")
         return 0

@@ -153,8 +153,8 @@ def _is_valid(values: np.ndarray, nodata: float) -> np.ndarray:
 
 def _renormalized(taps: list[tuple[np.ndarray, np.ndarray]], nodata: float) -> np.ndarray:
     """sum(w v) / sum(w) over the valid taps with w != 0; nodata where there is none."""
-    num = 0.0
-    den = 0.0
+    num: Any = 0.0
+    den: Any = 0.0
     for weight, value in taps:
         use = _is_valid(value, nodata) & (weight != 0)
         num = num + np.where(use, weight * np.where(use, value, 0.0), 0.0)
@@ -625,7 +625,7 @@ def projective_transform(
     mode = check_fill_mode(fill_mode, TF_FILL_MODES)
     check_fill_value(fill_value, None, channels, arr.dtype)  # validates
     # TensorFlow's fill value is float32, converted to the image's dtype by T(float).
-    raw_fill = check_fill_value(fill_value, None, channels, np.float64).astype(np.float32)
+    raw_fill = check_fill_value(fill_value, None, channels, np.dtype(np.float64)).astype(np.float32)
     fill = _v3_cast(raw_fill, arr.dtype)
     y, x = np.meshgrid(
         np.arange(out_hw[0], dtype=np.float32),
@@ -669,8 +669,8 @@ def remap(
     arr = check_image(image)
     count, _, _, channels = _as_images(arr).shape
     maps_x, maps_y = check_maps(map_x, map_y, arr.ndim, count)
-    out_hw = maps_x.shape[1:]
-    check_output_size(f"map_x/map_y of shape {out_hw}", *out_hw, count, channels, arr.itemsize)
+    out_h, out_w = out_hw = maps_x.shape[1:3]
+    check_output_size(f"map_x/map_y of shape {out_hw}", out_h, out_w, count, channels, arr.itemsize)
     sampling = _check_sampling(arr, interpolation, fill_mode, fill_value, nodata)
 
     def coordinates(b: int) -> tuple[np.ndarray, np.ndarray]:

@@ -41,6 +41,7 @@ def check_schema(schema: DTypeLike) -> tuple[np.dtype, list[RecordField]]:
     if dt.itemsize == 0:
         raise TypeError(f"schema {dt} has itemsize 0; a record must have at least one byte")
     fields = []
+    assert dt.fields is not None  # a dtype with names has fields
     for name in dt.names:
         field_dtype, offset = dt.fields[name][:2]
         base, shape = (field_dtype.base, field_dtype.shape)
