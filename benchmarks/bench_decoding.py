@@ -25,15 +25,13 @@ of bench_normalize.py and gilfree.bench. See benchmarks/METHOD.md for the method
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import io
-import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -45,7 +43,6 @@ from typing import Any
 # bench_normalize.py next to this file (benchmarks/ is not a package).
 from gilfree.bench.data import structured_uint16
 from gilfree.bench.machine import LoadMonitor, import_tensorflow, machine_info, pin_to_cpus
-from gilfree.bench.timing import Timing, time_group
 
 BENCH_DIR = Path(__file__).resolve().parent
 if str(BENCH_DIR) not in sys.path:
@@ -53,10 +50,13 @@ if str(BENCH_DIR) not in sys.path:
 _bn = importlib.import_module("bench_normalize")
 
 report_run = _bn.report_run
-results_path = _bn.results_path
 Row = _bn.Row
 Target = _bn.Target
 print_case = _bn.print_case
+fixed_row = _bn.fixed_row
+Pipeline = _bn.Pipeline
+consume_in_graph = _bn.consume_in_graph
+consume_in_python = _bn.consume_in_python
 
 SEED = 20240607
 RESULTS_DIR = BENCH_DIR / "results"
@@ -92,15 +92,7 @@ def timed_rows(
     repeats: int,
     min_s: float,
 ) -> list[Row]:
-    timings = time_group(fns, repeats=repeats, min_repeat_s=min_s)
-    return [Row(case, name, t, unit, per_call) for name, t in timings.items()]
-
-
-def fixed_row(case: str, impl: str, seconds: float, unit: str, per_call: float) -> Row:
-    """A computed (not measured) row, e.g. the bandwidth bound."""
-    return Row(
-        case, impl, Timing(seconds, seconds, seconds, seconds, seconds, 0, 0), unit, per_call
-    )
+    return _bn.timed_rows(case, fns, per_call, repeats, min_s, unit)
 
 
 def speedup_targets(
@@ -113,9 +105,7 @@ def speedup_targets(
             continue
         ratio = baseline.timing.median_s / r.timing.median_s
         r.notes[note_key] = ratio
-        note = (
-            "secondary: includes TF's tf.function call overhead" if "tf.function" in r.impl else ""
-        )
+        note = _bn.tf_function_note(r.impl)
         targets.append(
             Target(f"{case}: {r.impl} speedup vs {baseline.impl}", ratio, goal, ratio >= goal, note)
         )
@@ -165,17 +155,9 @@ def bench_npy(
         "np.copyto float32 16 MiB (preallocated)": lambda: np.copyto(dst, src),
     }
     rows = timed_rows("decode_npy", fns, "GB/s", gb, repeats, min_s)
-    copy_row = rows[-1]
-    bandwidth = 2 * src.nbytes / copy_row.timing.median_s  # bytes/s, read + write
     in_bytes = x.nbytes  # the data part of the file (the 128-byte header is negligible)
     out_bytes = x.nbytes
-    bound_s = (in_bytes + out_bytes) / bandwidth
-    copy_row.notes["bandwidth_GBps"] = bandwidth / 1e9
-    rows.append(
-        fixed_row(
-            "decode_npy", "bandwidth bound: (in + out bytes) / bandwidth", bound_s, "GB/s", gb
-        )
-    )
+    bandwidth, bound_s = _bn.bandwidth_bound(rows, in_bytes, out_bytes, src.nbytes)
     baseline = rows[3]
     print_case(
         f"1. decode_npy float32 {x.shape[0]}x{x.shape[1]} (16 MiB; copy bandwidth "
@@ -184,19 +166,8 @@ def bench_npy(
         rows,
         baseline,
     )
-    targets = []
-    for r in rows[:3]:
-        frac = bound_s / r.timing.median_s
-        r.notes["fraction_of_bandwidth_bound"] = frac
-        r.notes["speedup_vs_np_load"] = baseline.timing.median_s / r.timing.median_s
-        note = (
-            "secondary: includes TF's tf.function call overhead" if "tf.function" in r.impl else ""
-        )
-        targets.append(
-            Target(
-                f"decode_npy: {r.impl} fraction of bandwidth bound", frac, 0.5, frac >= 0.5, note
-            )
-        )
+    targets = [_bn.bound_target("decode_npy", r, bound_s) for r in rows[:3]]
+    _bn.note_speedups(rows[:3], baseline, "speedup_vs_np_load")
     fractions = ", ".join(
         f"{r.impl}: {r.notes['fraction_of_bandwidth_bound']:.2f}" for r in rows[:3]
     )
@@ -314,8 +285,7 @@ def bench_npz(
         if kind == "compressed":
             targets += speedup_targets(case, group, baseline, 1.0, "speedup_vs_np_load")
         else:
-            for r in group[:3]:
-                r.notes["speedup_vs_np_load"] = baseline.timing.median_s / r.timing.median_s
+            _bn.note_speedups(group[:3], baseline, "speedup_vs_np_load")
         rows += group
     return rows, targets, extra
 
@@ -434,32 +404,10 @@ def tfdata_worker(args: argparse.Namespace) -> int:
             y.set_shape(TFDATA_SHAPE)
             return y
 
-    def consume_in_graph(ds: Any) -> int:
-        return int(ds.reduce(np.int64(0), lambda count, _: count + 1))
-
-    def consume_in_python(ds: Any) -> int:
-        count = 0
-        for _ in ds:
-            count += 1
-        return count
-
-    Pipeline = tuple[Any, Callable[[Any], int], int]  # dataset, consumer, elements per pass
-
     def prepare(make: Callable[[int], Any], consume: Callable[[Any], int]) -> Pipeline:
-        """make(epochs) with enough epochs for a pass of >= 2 * min_repeat_s; the warm-up pass
-        reads every file (page cache), traces the map function and starts the thread pools."""
-        min_pass_s = 2 * args.min_repeat_s
-        epochs = 1
-        ds = make(epochs)
-        t0 = time.perf_counter()
-        count = consume(ds)
-        warm = time.perf_counter() - t0
-        assert count == num_files, (count, num_files)
-        if warm < min_pass_s:
-            epochs = math.ceil(epochs * min_pass_s / warm * 1.2)
-            ds = make(epochs)
-            consume(ds)
-        return ds, consume, epochs * num_files
+        """make(epochs), one epoch = every file once; the warm-up pass also reads every file
+        into the page cache."""
+        return _bn.prepare_pipeline(make, consume, args.min_repeat_s, num_files, num_files)
 
     def reader(epochs: int, read_p: int | None = None) -> Any:
         return files.repeat(epochs).map(tf.io.read_file, num_parallel_calls=read_p)
@@ -491,48 +439,8 @@ def tfdata_worker(args: argparse.Namespace) -> int:
             make_parallel, consume_in_graph
         )
 
-    # Rounds: every pipeline does one full pass (a fresh iterator) per round.
-    samples: dict[str, list[float]] = {name: [] for name in pipelines}
-    for _ in range(args.repeats):
-        for name, (ds, consume, n) in pipelines.items():
-            t0 = time.perf_counter()
-            count = consume(ds)
-            samples[name].append(time.perf_counter() - t0)
-            assert count == n, (name, count, n)
-
-    results: dict[str, Any] = {"cpus": cpus, "threads": len(cpus), "fallback": fallback_name}
-    for name, (_, _, n) in pipelines.items():
-        t = Timing.from_samples(samples[name], n)
-        results[name] = {"images_per_s": n / t.median_s, "elements": n, "timing": asdict(t)}
-    print(WORKER_MARKER + json.dumps(results), flush=True)
-    return 0
-
-
-def run_tfdata_subprocess(
-    cpus: Sequence[int], data_dir: Path, args: argparse.Namespace
-) -> dict[str, Any]:
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--tfdata-worker",
-        "--cpus",
-        ",".join(str(c) for c in cpus),
-        "--data-dir",
-        str(data_dir),
-        "--files",
-        str(args.files),
-        "--repeats",
-        str(args.repeats),
-        *(["--quick"] if args.quick else []),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    for line in proc.stdout.splitlines():
-        if line.startswith(WORKER_MARKER):
-            return json.loads(line[len(WORKER_MARKER) :])
-    raise RuntimeError(
-        f"tf.data worker on cpus {list(cpus)} failed (rc {proc.returncode}):\n"
-        f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    )
+    header = {"cpus": cpus, "threads": len(cpus), "fallback": fallback_name}
+    return _bn.report_pipelines(pipelines, args.repeats, WORKER_MARKER, header)
 
 
 def bench_tfdata(
@@ -541,9 +449,10 @@ def bench_tfdata(
     with tempfile.TemporaryDirectory(prefix="gilfree-bench-npy-") as tmp:
         folder = Path(tmp)
         write_npy_folder(folder, args.files)
-        runs: dict[str, Any] = {"1 core": run_tfdata_subprocess(allowed[:1], folder, args)}
-        if len(allowed) >= 2:
-            runs["2 cores"] = run_tfdata_subprocess(allowed[:2], folder, args)
+        files = ("--data-dir", str(folder), "--files", str(args.files))
+        runs = _bn.worker_runs(
+            allowed, lambda cpus: _bn.run_worker(__file__, WORKER_MARKER, cpus, args, *files)
+        )
 
     file_mib = math.prod(TFDATA_SHAPE) * 2 / MiB
     print(
@@ -553,20 +462,8 @@ def bench_tfdata(
         f"  fallback = {runs['1 core']['fallback']}\n"
         f"  images/s: median [min .. max]; TF intra-op = inter-op threads = cores"
     )
-    print(f"  {'pipeline':<42}" + "".join(f"{label:>30}" for label in runs))
-    keys = [k for k in runs["1 core"] if isinstance(runs["1 core"][k], dict)]
-    for key in keys:
-        cells = []
-        for res in runs.values():
-            r = res[key]
-            t, n = r["timing"], r["elements"]
-            cells.append(
-                f"{r['images_per_s']:9.1f} [{n / t['max_s']:7.1f} .. {n / t['min_s']:7.1f}]"
-            )
-        print(f"  {key:<42}" + "".join(f"{c:>30}" for c in cells))
-
-    def rate(run: str, key: str) -> float:
-        return float(runs[run][key]["images_per_s"])
+    _bn.print_worker_table(runs, 42)
+    rate = functools.partial(_bn.worker_rate, runs)
 
     targets = []
     for run in runs:
@@ -624,40 +521,14 @@ def bench_tfdata(
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--repeats",
-        type=int,
-        default=None,
-        help="timed repeats per measurement (default 11; 3 with --quick)",
+    p = _bn.bench_parser(
+        __doc__, "decoding", 11, "fast smoke run: few and short repeats, fewer tf.data files"
     )
-    p.add_argument(
-        "--json",
-        type=Path,
-        default=None,
-        help="where to write the JSON results (default benchmarks/results/"
-        "decoding-<hostname>.json)",
-    )
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="fast smoke run: few and short repeats, fewer tf.data files",
-    )
-    p.add_argument("--skip-tfdata", action="store_true", help="skip part 4 (tf.data)")
+    _bn.add_tfdata_args(p, "4")
     # Internal: the tf.data subprocess.
-    p.add_argument("--tfdata-worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--cpus", default="", help=argparse.SUPPRESS)
     p.add_argument("--data-dir", default="", help=argparse.SUPPRESS)
     p.add_argument("--files", type=int, default=None, help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 3 if args.quick else 11
-    if args.repeats < 1:
-        p.error("--repeats must be >= 1")
-    if args.files is None:
-        args.files = 64 if args.quick else TFDATA_FILES
-    args.min_repeat_s = 0.05 if args.quick else 0.2
-    return args
+    return _bn.parse_bench_args(p, argv, 11, files=(64, TFDATA_FILES))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -667,62 +538,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # ONE core for parts 1-3: pin before TensorFlow starts its thread pools.
     allowed = sorted(os.sched_getaffinity(0))
-    pin_to_cpus([allowed[0]])
-    tf = import_tensorflow(threads=1)
+    tf = _bn.pin_one_core(allowed)
 
     machine = machine_info(allowed)
-    print("Machine")
-    for key, value in machine.items():
-        print(f"  {key:<20} {value}")
-    print(
-        f"Method: pinned to cpu {allowed[0]}, TF intra/inter-op threads 1; median of "
-        f"{args.repeats} repeats (each >= {args.min_repeat_s} s) after warm-up; "
-        f"throughput = work / median; spread = [min .. max] ms per call."
-    )
-    if args.repeats < 7:
-        print(f"NOTE: {args.repeats} repeats (< 7): a smoke run, not a measurement to quote.")
+    _bn.print_one_core_header(machine, args, allowed[0], "work / median")
 
     monitor = LoadMonitor()
     problems: list[str] = []
-    rows: list[Row] = []
-    targets: list[Target] = []
-    r, t, npy_extra = bench_npy(tf, args.repeats, args.min_repeat_s, problems)
-    rows += r
-    targets += t
-    r, t, npz_extra = bench_npz(tf, args.repeats, args.min_repeat_s, problems)
-    rows += r
-    targets += t
-    r, t = bench_records(
-        tf, args.repeats, args.min_repeat_s, problems, npy_extra["copy_bandwidth_GBps"]
-    )
-    rows += r
-    targets += t
-
-    tfdata: dict[str, Any] | None = None
-    if not args.skip_tfdata:
-        tfdata, t = bench_tfdata(allowed, args)
-        targets += t
+    timing = (args.repeats, args.min_repeat_s, problems)
+    npy_rows, npy_targets, npy_extra = bench_npy(tf, *timing)
+    npz_rows, npz_targets, npz_extra = bench_npz(tf, *timing)
+    rec_rows, rec_targets = bench_records(tf, *timing, npy_extra["copy_bandwidth_GBps"])
+    rows = npy_rows + npz_rows + rec_rows
+    targets = npy_targets + npz_targets + rec_targets
+    tfdata = _bn.tfdata_part(bench_tfdata, allowed, args, targets)
 
     load = report_run(monitor, targets, problems, info_unit="x")
 
-    path = args.json or results_path("decoding")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "benchmark": "bench_decoding",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": machine,
-        "load": load,
-        "config": {
-            "repeats": args.repeats,
-            "min_repeat_s": args.min_repeat_s,
-            "quick": args.quick,
-            "pinned_cpu": allowed[0],
-            "tf_threads": 1,
-            "seed": SEED,
-            "tfdata_files": args.files,
-            "tfdata_shape": list(TFDATA_SHAPE),
-            "tfdata_dtype": TFDATA_DTYPE,
-        },
+    config = {
+        "pinned_cpu": allowed[0],
+        "tf_threads": 1,
+        "seed": SEED,
+        "tfdata_files": args.files,
+        "tfdata_shape": list(TFDATA_SHAPE),
+        "tfdata_dtype": TFDATA_DTYPE,
+    }
+    sections = {
         "decode_npy_bandwidth": npy_extra,
         "decode_npz": npz_extra,
         "results": [row.to_json() for row in rows],
@@ -730,8 +571,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "targets": [asdict(tg) for tg in targets],
         "problems": problems,
     }
-    path.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"\nWrote {path}")
+    _bn.write_results(args, "decoding", machine, load, config, sections)
     return 0
 
 

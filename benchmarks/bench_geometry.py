@@ -34,11 +34,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -48,7 +46,7 @@ from typing import Any
 # (gilfree.bench, shared with `python -m gilfree.bench`); the report helpers from
 # bench_normalize.py next to this file (benchmarks/ is not a package).
 from gilfree.bench.data import structured_uint16
-from gilfree.bench.machine import LoadMonitor, import_tensorflow, machine_info, pin_to_cpus
+from gilfree.bench.machine import LoadMonitor, machine_info
 
 BENCH_DIR = Path(__file__).resolve().parent
 if str(BENCH_DIR) not in sys.path:
@@ -56,7 +54,6 @@ if str(BENCH_DIR) not in sys.path:
 _bn = importlib.import_module("bench_normalize")
 
 report_run = _bn.report_run
-results_path = _bn.results_path
 timed_rows = _bn.timed_rows  # rows in output megapixels per second ("MP/s")
 print_case = _bn.print_case
 Row = _bn.Row
@@ -739,28 +736,8 @@ def projective_case(tf: Any, images: dict[str, Any], checker: Checker, number: i
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--repeats",
-        type=int,
-        default=None,
-        help="timed repeats per measurement (default 7; 3 with --quick)",
-    )
-    p.add_argument(
-        "--json",
-        type=Path,
-        default=None,
-        help="where to write the JSON results (default benchmarks/results/"
-        "geometry-<hostname>.json)",
-    )
-    p.add_argument("--quick", action="store_true", help="fast smoke run: few and short repeats")
-    args = p.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 3 if args.quick else 7
-    if args.repeats < 1:
-        p.error("--repeats must be >= 1")
-    args.min_repeat_s = 0.05 if args.quick else 0.2
-    return args
+    p = _bn.bench_parser(__doc__, "geometry", 7, "fast smoke run: few and short repeats")
+    return _bn.parse_bench_args(p, argv, 7)
 
 
 class _NoRetracingWarning(logging.Filter):
@@ -777,8 +754,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # ONE core: pin before TensorFlow and OpenCV start their thread pools.
     allowed = sorted(os.sched_getaffinity(0))
-    pin_to_cpus([allowed[0]])
-    tf = import_tensorflow(threads=1)
+    tf = _bn.pin_one_core(allowed)
     tf.get_logger().addFilter(_NoRetracingWarning())
     import cv2
 
@@ -787,17 +763,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine = machine_info(allowed)
     machine["opencv"] = cv2.__version__
     machine["opencv_threads"] = cv2.getNumThreads()
-    print("Machine")
-    for key, value in machine.items():
-        print(f"  {key:<20} {value}")
-    print(
-        f"Method: pinned to cpu {allowed[0]}, TF intra/inter-op threads 1, "
-        f"cv2.setNumThreads(1); median of {args.repeats} repeats (each >= {args.min_repeat_s} "
-        f"s) after warm-up; throughput = output megapixels / median; spread = [min .. max] ms "
-        f"per call; ratios are ratios of medians."
+    _bn.print_one_core_header(
+        machine,
+        args,
+        allowed[0],
+        "output megapixels / median",
+        threads=", cv2.setNumThreads(1)",
+        tail="; ratios are ratios of medians",
     )
-    if args.repeats < 7:
-        print(f"NOTE: {args.repeats} repeats (< 7): a smoke run, not a measurement to quote.")
 
     monitor = LoadMonitor()
     problems: list[str] = []
@@ -842,17 +815,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     load = report_run(monitor, targets, problems, info_unit="x")
 
-    path = args.json or results_path("geometry")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "benchmark": "bench_geometry",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": machine,
-        "load": load,
-        "config": {
-            "repeats": args.repeats,
-            "min_repeat_s": args.min_repeat_s,
-            "quick": args.quick,
+    _bn.write_results(
+        args,
+        "geometry",
+        machine,
+        load,
+        {
             "pinned_cpu": allowed[0],
             "tf_threads": 1,
             "opencv_threads": cv2.getNumThreads(),
@@ -882,13 +850,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "nearest_excludes_source_points_within_px_of_a_half": NEAR_TIE,
             },
         },
-        "results": [row.to_json() for row in rows],
-        "agreement": checker.records,
-        "targets": [asdict(tg) for tg in targets],
-        "problems": problems,
-    }
-    path.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"\nWrote {path}")
+        {
+            "results": [row.to_json() for row in rows],
+            "agreement": checker.records,
+            "targets": [asdict(tg) for tg in targets],
+            "problems": problems,
+        },
+    )
     return 0
 
 

@@ -26,10 +26,8 @@ description and the load of the machine during the run. About 40 s on 2 cores.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -40,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # The benchmarks dir is not a package: results_path and SEED come from bench_normalize.py
 # next to this file (the path above); the shared helpers from the package.
-from bench_normalize import SEED, results_path
+import bench_normalize as _bn
+from bench_normalize import SEED
 
 from gilfree.bench.data import structured_uint16
 from gilfree.bench.machine import LoadMonitor, machine_info
@@ -127,13 +126,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--max-threads", type=int, default=None, help="default: the allowed CPUs")
     p.add_argument("--json", type=Path, default=None, help="default results/threads-<host>.json")
     p.add_argument("--quick", action="store_true", help="smoke run: short, few repeats")
-    args = p.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 3 if args.quick else 5
-    if args.repeats < 1:
-        p.error("--repeats must be >= 1")
-    args.min_repeat_s = 0.05 if args.quick else 0.2
-    return args
+    return _bn.parse_bench_args(p, argv, 5)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -149,9 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import gilfree.reference as ref
 
     machine = machine_info(allowed)
-    print("Machine")
-    for key, value in machine.items():
-        print(f"  {key:<20} {value}")
+    _bn.print_machine(machine)
 
     tiles = [structured_uint16((args.size, args.size, BANDS), SEED + i) for i in range(8)]
     per_call = 4 * max_threads
@@ -200,14 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     }
                 )
 
-    load = monitor.report()
-    print(
-        f"\nMachine load during the run: other processes used {load['other_processes_cores']:.2f} "
-        f"cores on average, hypervisor steal {load['steal_cores']:.2f} cores "
-        f"(wall {load['wall_s']:.0f} s)"
-    )
-    if load["other_processes_cores"] > 0.1 or load["steal_cores"] > 0.1:
-        print("WARNING: the machine was not quiet; the scaling numbers are pessimistic.")
+    load = _bn.print_load(monitor, "the scaling numbers are pessimistic.")
 
     print(f"\nScaling efficiency at {max_threads} threads (1.0 = perfect):")
     summary = {}
@@ -220,33 +204,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             summary[f"{op} {impl}"] = row["scaling_efficiency"]
             print(f"  {op:<20} {impl:<18} {row['scaling_efficiency']:.2f}")
-    if problems:
-        print("\nProblems")
-        for msg in problems:
-            print(f"  - {msg}")
+    _bn.print_problems(problems, "Problems")
 
-    path = args.json or results_path("threads")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "benchmark": "bench_threads",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": machine,
-        "load": load,
-        "config": {
-            "repeats": args.repeats,
-            "min_repeat_s": args.min_repeat_s,
-            "quick": args.quick,
-            "tile_shape": [args.size, args.size, BANDS],
-            "images_per_call": per_call,
-            "thread_counts": thread_counts,
-            "seed": SEED,
-        },
+    config = {
+        "tile_shape": [args.size, args.size, BANDS],
+        "images_per_call": per_call,
+        "thread_counts": thread_counts,
+        "seed": SEED,
+    }
+    sections = {
         "results": results,
         "scaling_efficiency_at_max_threads": summary,
         "problems": problems,
     }
-    path.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"\nWrote {path}")
+    _bn.write_results(args, "threads", machine, load, config, sections)
     return 1 if problems else 0
 
 
