@@ -23,6 +23,8 @@ import zlib
 import numpy as np
 import pytest
 
+from gilfree import _optable
+
 try:  # property tests (tests/test_properties_*.py): deterministic under CI, no deadline
     from hypothesis import HealthCheck, settings
 
@@ -38,7 +40,8 @@ except ImportError:  # hypothesis is in the test extra
     pass
 
 INPUT_DTYPES = ("uint8", "uint16", "int16", "int32", "float16", "float32")
-OPS = ("normalize", "standardize", "minmax_scale", "percentile_stretch")
+# The normalization ops, from the op table (gilfree._optable).
+OPS = tuple(_optable.names("normalize"))
 
 # Typical value range ("center", "spread") of the generated data, per input dtype.
 DATA_RANGE = {

@@ -42,10 +42,15 @@ from test_geometry_reference import (
     source_coordinates,
 )
 
-from gilfree import reference
+from gilfree import _optable, reference
 
 FACES = ("numpy", "tf", "fallback")
-OPS = ("warp_affine", "warp_perspective", "remap", "polynomial_warp", "rotate")
+# The geometry ops with the nodata-aware sampling arguments (from the op table).
+OPS = tuple(
+    op.name
+    for op in _optable.OPS
+    if op.family == "geometry" and any(a.name == "nodata" for a in op.args)
+)
 ALL_OPS = (*OPS, "projective_transform")
 HW = (17, 23)
 OUT = (19, 21)

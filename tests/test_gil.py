@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import OPS
 
 ATTEMPTS = 3
 THRESHOLD = 0.3
@@ -105,7 +106,7 @@ def test_control_gil_holding_call_is_detected():
     assert min(ratios) < THRESHOLD, f"a GIL-holding call let the counter run at {ratios} of idle"
 
 
-@pytest.mark.parametrize("op", ["percentile_stretch", "normalize", "standardize", "minmax_scale"])
+@pytest.mark.parametrize("op", OPS)
 def test_numpy_kernel_releases_gil(op, big_image):
     """README (The ops): `gilfree.numpy.<op>` releases the GIL.
     README (NumPy kernels in other loaders): gilfree.numpy releases the GIL.

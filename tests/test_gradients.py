@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import seed_of
+from conftest import OPS, seed_of
 
 import gilfree
 
@@ -165,7 +165,7 @@ def test_percentile_stretch_gradient_holds_the_percentiles_constant():
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
-@pytest.mark.parametrize("op", ["normalize", "standardize", "minmax_scale", "percentile_stretch"])
+@pytest.mark.parametrize("op", OPS)
 def test_half_precision_inputs_get_gradients_of_their_dtype(op, dtype):
     args = {"normalize": (1.0, 2.0)}.get(op, ())
     x32 = _image(f"grad-half-{op}", low=0.0, high=4.0)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import make_input, op_variants, run_together, seed_of
+from conftest import OPS, make_input, op_variants, run_together, seed_of
 
 import gilfree.numpy as gn
 
@@ -37,7 +37,7 @@ def normalization_cases() -> list[tuple[str, np.ndarray, tuple, dict]]:
     """(name, x, args, kwargs) over ops, input dtypes and shapes, all different."""
     cases = []
     shapes = {"uint8": (48, 40, 3), "uint16": (2, 24, 20, 13), "float32": (33, 29, 4)}
-    for op in ("normalize", "standardize", "minmax_scale", "percentile_stretch"):
+    for op in OPS:
         for dtype, shape in shapes.items():
             x = make_input(shape, dtype, (op, dtype, "threads"))
             if dtype == "float32":

@@ -17,45 +17,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from gilfree import _optable
+
 __version__ = "0.1.0"
 
-_TF_NAMES = (
-    "normalize",
-    "standardize",
-    "minmax_scale",
-    "percentile_stretch",
-    "decode_npy",
-    "decode_npz",
-    "decode_records",
-    "warp_affine",
-    "warp_perspective",
-    "projective_transform",
-    "remap",
-    "polynomial_warp",
-    "fit_polynomial",
-    "rotate",
-    "load_ops",
-)
+# The TensorFlow face's names (gilfree._tf_ops), from the op table; the imports below give
+# them to type checkers and IDEs (tests/test_op_table.py holds both lists equal).
+_TF_NAMES = (*_optable.names(), "load_ops")
 _SUBMODULES = ("numpy", "reference", "fallback", "keras")
 
-__all__ = [
-    "__version__",
-    "decode_npy",
-    "decode_npz",
-    "decode_records",
-    "fit_polynomial",
-    "load_ops",
-    "minmax_scale",
-    "normalize",
-    "percentile_stretch",
-    "polynomial_warp",
-    "projective_transform",
-    "remap",
-    "rotate",
-    "standardize",
-    "warp_affine",
-    "warp_perspective",
-]
+__all__ = ["__version__", *_TF_NAMES]
 
 if TYPE_CHECKING:
     from gilfree._tf_ops import (

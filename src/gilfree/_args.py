@@ -7,6 +7,7 @@ InvalidArgumentError.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -30,3 +31,26 @@ def real_arg(name: str, value: Any) -> float:
     if arr is None or arr.ndim != 0 or arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real number; got {value!r}")
     return float(arr)
+
+
+def int_arg(name: str, value: Any) -> int:
+    """``value`` as a Python int; only integers (Python or NumPy, not bools) are taken, else
+    TypeError. Ranges are the core's to check."""
+    if isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer; got {value!r}") from None
+
+
+def params_arg(name: str, value: Any) -> np.ndarray:
+    """A number or a sequence of numbers (``mean``, ``std``) as a float64 array of its shape;
+    anything else is a TypeError. Lengths and ranks are the core's to check."""
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        arr = None
+    if arr is None or arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a number or a sequence of numbers; got {value!r}")
+    return arr.astype(np.float64)

@@ -18,10 +18,13 @@ def output_shape_arg(output_shape: Any) -> tuple[int, int] | None:
     """``(height, width)`` as two Python ints, or None for the input's."""
     if output_shape is None:
         return None
+    expected = "two positive integers (height, width)"
     try:
+        if isinstance(output_shape, str | bytes):
+            raise TypeError
         values = [operator.index(v) for v in np.asarray(output_shape).reshape(-1).tolist()]
     except TypeError:
-        values = []
+        raise TypeError(f"output_shape must be {expected}, got {output_shape!r}") from None
     if len(values) != 2 or np.ndim(output_shape) != 1:
         raise ValueError(
             f"output_shape must be two positive integers (height, width), got {output_shape!r}"

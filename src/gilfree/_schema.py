@@ -7,6 +7,7 @@ element dtypes the way the kernels do.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,22 @@ def element_type(dtype: Any, arg: str) -> np.dtype:
     if dt.name not in ELEMENT_TYPES:
         raise TypeError(f"{arg} {dt} is not supported; expected one of {', '.join(ELEMENT_TYPES)}")
     return dt.newbyteorder("=")
+
+
+def npz_spec_items(spec: Any) -> list[tuple[str, Any]]:
+    """decode_npz's ``spec``, a mapping of member name (str) to dtype, as (name, dtype) pairs
+    (the dtypes unchecked); TypeError for anything else."""
+    if not isinstance(spec, Mapping):
+        raise TypeError(f"spec must be a dict from member name to dtype; got {type(spec).__name__}")
+    for name in spec:
+        if not isinstance(name, str):
+            raise TypeError(f"spec keys must be member names (str); got {name!r}")
+    return list(spec.items())
+
+
+def npz_spec(spec: Any) -> dict[str, np.dtype]:
+    """decode_npz's ``spec`` as {name: element type}."""
+    return {name: element_type(dt, f"spec[{name!r}]") for name, dt in npz_spec_items(spec)}
 
 
 @dataclass(frozen=True)

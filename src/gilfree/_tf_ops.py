@@ -102,18 +102,27 @@ def _output_dtype(dtype: Any) -> tf.DType:
     return out
 
 
-def _optional(value: Any) -> tf.Tensor:
-    """An optional parameter as a float64 vector of 0 or 1 values (exact, unlike a float attr)."""
+def _optional(name: str, value: Any) -> tf.Tensor:
+    """An optional real number as a float64 vector of 0 or 1 values (exact, unlike a float
+    attr)."""
     if value is None:
         return tf.zeros([0], tf.float64)
-    return tf.reshape(_float64(value), [1])
+    return tf.reshape(_real(name, value), [1])
 
 
-def _float64(value: Params) -> tf.Tensor:
-    """`value` as a float64 tensor; Python numbers must not round through float32."""
+def _real(name: str, value: Any) -> tf.Tensor:
+    """A real number (or a tensor of one) as a float64 tensor; Python numbers must not round
+    through float32."""
     if isinstance(value, tf.Tensor | tf.Variable):
         return tf.cast(value, tf.float64)
-    return tf.constant(np.asarray(value, dtype=np.float64))
+    return tf.constant(np.float64(_checked(_args.real_arg, name, value)))
+
+
+def _float64(name: str, value: Params) -> tf.Tensor:
+    """A number or one per channel (or a tensor) as a float64 tensor."""
+    if isinstance(value, tf.Tensor | tf.Variable):
+        return tf.cast(value, tf.float64)
+    return tf.constant(_checked(_args.params_arg, name, value))
 
 
 @tf.autograph.experimental.do_not_convert
@@ -148,9 +157,9 @@ def normalize(
         x = _input(x)
         return load_ops().gilfree_normalize(
             x,
-            _float64(mean),
-            _float64(std),
-            _float64(1.0 if scale is None else scale),
+            _float64("mean", mean),
+            _float64("std", std),
+            _real("scale", 1.0 if scale is None else scale),
             out_type=_output_dtype(dtype),
         )
 
@@ -178,7 +187,7 @@ def standardize(
     with tf.name_scope(name or "standardize"):
         return load_ops().gilfree_standardize(
             _input(x),
-            _optional(epsilon),
+            _optional("epsilon", epsilon),
             out_type=_output_dtype(dtype),
             per_channel=_checked(_args.bool_arg, "per_channel", per_channel),
         )
@@ -208,8 +217,8 @@ def minmax_scale(
     with tf.name_scope(name or "minmax_scale"):
         return load_ops().gilfree_min_max_scale(
             _input(x),
-            _optional(nodata),
-            _float64(fill),
+            _optional("nodata", nodata),
+            _real("fill", fill),
             out_type=_output_dtype(dtype),
             per_channel=_checked(_args.bool_arg, "per_channel", per_channel),
         )
@@ -241,10 +250,10 @@ def percentile_stretch(
     with tf.name_scope(name or "percentile_stretch"):
         return load_ops().gilfree_percentile_stretch(
             _input(x),
-            _float64(low),
-            _float64(high),
-            _optional(nodata),
-            _float64(fill),
+            _real("low", low),
+            _real("high", high),
+            _optional("nodata", nodata),
+            _real("fill", fill),
             out_type=_output_dtype(dtype),
             per_channel=_checked(_args.bool_arg, "per_channel", per_channel),
         )
@@ -363,8 +372,9 @@ def decode_npz(
         [1.0, 1.0, 1.0]
     """
     with tf.name_scope(name or "decode_npz"):
-        names = list(spec)
-        dtypes = [_element_type(spec[n], f"spec[{n!r}]") for n in names]
+        members = _checked(_schema.npz_spec, spec)
+        names = list(members)
+        dtypes = [tf.as_dtype(members[n]) for n in names]
         arrays = load_ops().gilfree_decode_npz(
             tf.convert_to_tensor(contents, tf.string), names=names, dtypes=dtypes
         )
@@ -405,8 +415,8 @@ def decode_records(
             dtypes=[tf.as_dtype(f.dtype) for f in s.fields],
             field_shapes=[tf.TensorShape(f.shape) for f in s.fields],
             big_endian=[f.big_endian for f in s.fields],
-            header_bytes=int(header_bytes),
-            footer_bytes=int(footer_bytes),
+            header_bytes=_checked(_args.int_arg, "header_bytes", header_bytes),
+            footer_bytes=_checked(_args.int_arg, "footer_bytes", footer_bytes),
         )
         return {f.name: a for f, a in zip(s.fields, arrays, strict=True)}
 

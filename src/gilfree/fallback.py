@@ -45,24 +45,9 @@ from typing import Any, cast
 import numpy as np
 import tensorflow as tf
 
-from gilfree import _args, reference
+from gilfree import _args, _optable, reference
 
-__all__ = [
-    "decode_npy",
-    "decode_npz",
-    "decode_records",
-    "fit_polynomial",
-    "minmax_scale",
-    "normalize",
-    "percentile_stretch",
-    "polynomial_warp",
-    "projective_transform",
-    "remap",
-    "rotate",
-    "standardize",
-    "warp_affine",
-    "warp_perspective",
-]
+__all__ = _optable.names()
 
 _INPUT_DTYPES = (tf.uint8, tf.uint16, tf.int16, tf.int32, tf.float16, tf.float32, tf.bfloat16)
 _OUTPUT_DTYPES = (tf.float32, tf.float16, tf.bfloat16)

@@ -37,9 +37,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import keras
-import numpy as np
 
-from gilfree import _args, _native, _tf_ops
+from gilfree import _args, _native, _optable, _tf_ops
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
@@ -58,10 +57,7 @@ def _channel_param(name: str, value: Any) -> float | list[float]:
     are checked by the core (``_native.validate_normalize``)."""
     if hasattr(value, "numpy"):  # a tf.Tensor / tf.Variable
         value = value.numpy()
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a number or a sequence of numbers; got {value!r}")
-    arr = arr.astype(np.float64)
+    arr = _args.params_arg(name, value)
     return float(arr) if arr.ndim == 0 else arr.tolist()  # ranks above 1: refused by the core
 
 
@@ -73,7 +69,17 @@ def _channels(shape: Sequence[int | None]) -> int | None:
 
 
 class _GilfreeLayer(keras.layers.Layer):
-    """Common part: the output dtype is the layer's compute dtype; no autocast of inputs."""
+    """Common part: the output dtype is the layer's compute dtype; no autocast of inputs. The
+    layer holds the op's arguments (gilfree._optable) as attributes of the same names."""
+
+    _op: str  # the op the layer calls
+
+    @classmethod
+    def _arg_names(cls) -> list[str]:
+        """The op's arguments the layer holds: all but the input and the output dtype."""
+        return [
+            a.name for a in _optable.OP[cls._op].args if a.kind not in ("image", "output_dtype")
+        ]
 
     def __init__(self, *, dtype: Any = "float32", **kwargs: Any) -> None:
         kwargs.setdefault("autocast", False)
@@ -92,6 +98,13 @@ class _GilfreeLayer(keras.layers.Layer):
     def compute_output_shape(self, input_shape: Any) -> Any:
         return tuple(input_shape)
 
+    def call(self, inputs: Any) -> Any:
+        args = {name: getattr(self, name) for name in self._arg_names()}
+        return getattr(_tf_ops, self._op)(inputs, **args, dtype=self.compute_dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **{name: getattr(self, name) for name in self._arg_names()}}
+
 
 @keras.saving.register_keras_serializable(package="gilfree")
 class Normalize(_GilfreeLayer):
@@ -102,6 +115,8 @@ class Normalize(_GilfreeLayer):
         scale: multiplies x first (e.g. 1/255); None means 1.
         dtype: output dtype (float32, float16, bfloat16) or a Keras dtype policy.
     """
+
+    _op = "normalize"
 
     def __init__(
         self,
@@ -128,20 +143,14 @@ class Normalize(_GilfreeLayer):
             self._validate(c)
         self.built = True
 
-    def call(self, inputs: Any) -> Any:
-        return _tf_ops.normalize(
-            inputs, self.mean, self.std, scale=self.scale, dtype=self.compute_dtype
-        )
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "mean": self.mean, "std": self.std, "scale": self.scale}
-
 
 @keras.saving.register_keras_serializable(package="gilfree")
 class Standardize(_GilfreeLayer):
     """``(x - mean) / max(std, floor)`` per image (or per image and channel); see
     ``gilfree.standardize``. ``per_channel=False, epsilon=None`` gives the numbers of
     ``tf.image.per_image_standardization``."""
+
+    _op = "standardize"
 
     def __init__(
         self,
@@ -155,19 +164,13 @@ class Standardize(_GilfreeLayer):
         self.epsilon = None if epsilon is None else _args.real_arg("epsilon", epsilon)
         _native.validate_standardize(self.epsilon)
 
-    def call(self, inputs: Any) -> Any:
-        return _tf_ops.standardize(
-            inputs, per_channel=self.per_channel, epsilon=self.epsilon, dtype=self.compute_dtype
-        )
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "per_channel": self.per_channel, "epsilon": self.epsilon}
-
 
 @keras.saving.register_keras_serializable(package="gilfree")
 class MinMaxScale(_GilfreeLayer):
     """Per image (and channel) ``(x - min) / (max - min)`` over the valid elements; ``nodata``
     and NaN are left out and written as ``fill`` (``gilfree.minmax_scale``)."""
+
+    _op = "minmax_scale"
 
     def __init__(
         self,
@@ -182,29 +185,14 @@ class MinMaxScale(_GilfreeLayer):
         self.nodata = None if nodata is None else _args.real_arg("nodata", nodata)
         self.fill = _args.real_arg("fill", fill)
 
-    def call(self, inputs: Any) -> Any:
-        return _tf_ops.minmax_scale(
-            inputs,
-            per_channel=self.per_channel,
-            nodata=self.nodata,
-            fill=self.fill,
-            dtype=self.compute_dtype,
-        )
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "per_channel": self.per_channel,
-            "nodata": self.nodata,
-            "fill": self.fill,
-        }
-
 
 @keras.saving.register_keras_serializable(package="gilfree")
 class PercentileStretch(_GilfreeLayer):
     """Per image (and channel) ``clip((x - lo) / (hi - lo), 0, 1)`` with ``lo``/``hi`` exactly
     ``numpy.percentile(valid, [low, high])``; ``nodata`` and NaN are written as ``fill``
     (``gilfree.percentile_stretch``)."""
+
+    _op = "percentile_stretch"
 
     def __init__(
         self,
@@ -222,24 +210,3 @@ class PercentileStretch(_GilfreeLayer):
         self.per_channel = _args.bool_arg("per_channel", per_channel)
         self.nodata = None if nodata is None else _args.real_arg("nodata", nodata)
         self.fill = _args.real_arg("fill", fill)
-
-    def call(self, inputs: Any) -> Any:
-        return _tf_ops.percentile_stretch(
-            inputs,
-            self.low,
-            self.high,
-            per_channel=self.per_channel,
-            nodata=self.nodata,
-            fill=self.fill,
-            dtype=self.compute_dtype,
-        )
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "low": self.low,
-            "high": self.high,
-            "per_channel": self.per_channel,
-            "nodata": self.nodata,
-            "fill": self.fill,
-        }

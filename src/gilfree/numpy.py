@@ -13,25 +13,9 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from gilfree import _args, _geometry, _native, _schema
+from gilfree import _args, _geometry, _native, _optable, _schema
 
-__all__ = [
-    "decode_npy",
-    "decode_npz",
-    "decode_records",
-    "fit_polynomial",
-    "minmax_scale",
-    "normalize",
-    "percentile_stretch",
-    "polynomial_warp",
-    "projective_transform",
-    "remap",
-    "rotate",
-    "simd_level",
-    "standardize",
-    "warp_affine",
-    "warp_perspective",
-]
+__all__ = [*_optable.names(), "simd_level"]
 
 Params = float | Sequence[float] | npt.ArrayLike
 
@@ -53,6 +37,10 @@ def _input(x: Any) -> np.ndarray:
     return x
 
 
+def _optional_real(name: str, value: Any) -> float | None:
+    return None if value is None else _args.real_arg(name, value)
+
+
 def _dtype_name(dtype: Any) -> str:
     try:
         return np.dtype(dtype).name
@@ -70,7 +58,11 @@ def normalize(
 ) -> np.ndarray:
     """``y = (x * scale - mean) / std`` per channel. See ``gilfree.normalize``."""
     return _native.normalize(
-        _input(x), mean, std, 1.0 if scale is None else float(scale), _dtype_name(dtype)
+        _input(x),
+        _args.params_arg("mean", mean),
+        _args.params_arg("std", std),
+        1.0 if scale is None else _args.real_arg("scale", scale),
+        _dtype_name(dtype),
     )
 
 
@@ -83,7 +75,10 @@ def standardize(
 ) -> np.ndarray:
     """Per-image standardization. See ``gilfree.standardize``."""
     return _native.standardize(
-        _input(x), _args.bool_arg("per_channel", per_channel), epsilon, _dtype_name(dtype)
+        _input(x),
+        _args.bool_arg("per_channel", per_channel),
+        _optional_real("epsilon", epsilon),
+        _dtype_name(dtype),
     )
 
 
@@ -99,8 +94,8 @@ def minmax_scale(
     return _native.minmax_scale(
         _input(x),
         _args.bool_arg("per_channel", per_channel),
-        nodata,
-        float(fill),
+        _optional_real("nodata", nodata),
+        _args.real_arg("fill", fill),
         _dtype_name(dtype),
     )
 
@@ -118,11 +113,11 @@ def percentile_stretch(
     """Percentile clip and scale to [0, 1], nodata-aware. See ``gilfree.percentile_stretch``."""
     return _native.percentile_stretch(
         _input(x),
-        float(low),
-        float(high),
+        _args.real_arg("low", low),
+        _args.real_arg("high", high),
         _args.bool_arg("per_channel", per_channel),
-        nodata,
-        float(fill),
+        _optional_real("nodata", nodata),
+        _args.real_arg("fill", fill),
         _dtype_name(dtype),
     )
 
@@ -140,8 +135,9 @@ def decode_npy(
 
 def decode_npz(contents: Bytes, spec: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Decodes the members of one ``.npz`` file named by ``spec``. See ``gilfree.decode_npz``."""
-    names = list(spec)
-    dtypes = [_schema.element_type(spec[n], f"spec[{n!r}]").name for n in names]
+    members = _schema.npz_spec(spec)
+    names = list(members)
+    dtypes = [members[n].name for n in names]
     return dict(zip(names, _native.decode_npz(contents, names, dtypes), strict=True))
 
 
@@ -157,8 +153,8 @@ def decode_records(
         [f.dtype.name for f in s.fields],
         [list(f.shape) for f in s.fields],
         [f.big_endian for f in s.fields],
-        int(header_bytes),
-        int(footer_bytes),
+        _args.int_arg("header_bytes", header_bytes),
+        _args.int_arg("footer_bytes", footer_bytes),
     )
     return {f.name: a for f, a in zip(s.fields, arrays, strict=True)}
 

@@ -39,6 +39,7 @@ Every name of those modules that the tests and the other faces use is re-exporte
 
 from __future__ import annotations
 
+from gilfree import _optable
 from gilfree.reference._common import (
     INPUT_DTYPES,
     OUTPUT_DTYPES,
@@ -129,19 +130,4 @@ from gilfree.reference.records import (
     decode_records,
 )
 
-__all__ = [
-    "decode_npy",
-    "decode_npz",
-    "decode_records",
-    "fit_polynomial",
-    "minmax_scale",
-    "normalize",
-    "percentile_stretch",
-    "polynomial_warp",
-    "projective_transform",
-    "remap",
-    "rotate",
-    "standardize",
-    "warp_affine",
-    "warp_perspective",
-]
+__all__ = _optable.names()

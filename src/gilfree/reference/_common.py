@@ -72,10 +72,7 @@ def check_channel_param(name: str, value: ParamLike, channels: int) -> np.ndarra
     ``value`` must be a scalar or a 1-D sequence of length 1 (broadcast) or ``channels``,
     with finite values; for ``std`` the values must also be non-zero.
     """
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a number or a sequence of numbers; got {value!r}")
-    arr = arr.astype(np.float64)
+    arr = _args.params_arg(name, value)
     if arr.ndim > 1:
         raise ValueError(
             f"{name} has rank {arr.ndim} (shape {arr.shape}); expected a scalar or a 1-D sequence"

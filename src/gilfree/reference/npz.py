@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gilfree import _schema
 from gilfree.reference._common import DTypeLike
 from gilfree.reference.npy import (
     DEFLATE_MAX_RATIO,
@@ -236,14 +237,10 @@ def read_zip_member(buf: bytes, directory: ZipDirectory, member: ZipMember) -> b
 
 def check_npz_spec(spec: Mapping[str, DTypeLike]) -> dict[str, np.dtype]:
     """Validates the ``spec`` of :func:`decode_npz`; returns {name: native NumPy dtype}."""
-    if not isinstance(spec, Mapping):
-        raise TypeError(f"spec must be a dict from member name to dtype; got {type(spec).__name__}")
-    out: dict[str, np.dtype] = {}
-    for name, dtype in spec.items():
-        if not isinstance(name, str):
-            raise TypeError(f"spec keys must be member names (str); got {name!r}")
-        out[name] = check_decode_dtype(f"spec[{name!r}]", dtype)
-    return out
+    return {
+        name: check_decode_dtype(f"spec[{name!r}]", dtype)
+        for name, dtype in _schema.npz_spec_items(spec)
+    }
 
 
 def _member_label(name: str) -> str:

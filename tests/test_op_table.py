@@ -1,0 +1,200 @@
+"""The op table (gilfree._optable) against the faces: every face's real signature, its
+``__all__``, the Keras layers' arguments, and one wrong type per argument on every face.
+
+The table is the single declaration; these tests fail when a face drifts from it.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import face_fn
+
+import gilfree
+import gilfree.fallback
+import gilfree.numpy as gnp
+import gilfree.reference
+from gilfree import _optable
+from gilfree._optable import OPS, REQUIRED
+
+FACES = ("tf", "numpy", "reference", "fallback")
+TF_FACES = ("tf", "fallback")
+NP_FACES = ("numpy", "reference")
+
+
+def _expected(op: _optable.Op, face: str) -> list[_optable.Arg]:
+    extra = []
+    for kind, arg, _why in _optable.FACE_ARGS:
+        if kind == face and (arg.name != "threads" or op.threads):
+            extra.append(arg)
+    return [*op.args, *extra]
+
+
+def _default_name(value: object) -> object:
+    """A dtype default (tf.float32, np.float32, "float32") as its name; other values as is."""
+    if value is inspect.Parameter.empty:
+        return REQUIRED
+    name = getattr(value, "name", None)
+    if isinstance(name, str):  # tf.DType
+        return name
+    if isinstance(value, type) and issubclass(value, np.generic):
+        return np.dtype(value).name
+    return value
+
+
+@pytest.mark.parametrize("face", FACES)
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
+def test_every_face_has_the_signature_of_the_table(op, face):
+    params = list(inspect.signature(face_fn(face, op.name)).parameters.values())
+    want = _expected(op, face)
+    assert [p.name for p in params] == [a.name for a in want]
+    for p, a in zip(params, want, strict=True):
+        assert (p.kind == p.KEYWORD_ONLY) == a.keyword_only, (p.name, p.kind)
+        assert p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD), (p.name, p.kind)
+        assert _default_name(p.default) == a.default, (p.name, p.default, a.default)
+
+
+def test_faces_export_the_table():
+    ops = _optable.names()
+    assert sorted(gilfree.__all__) == sorted(["__version__", "load_ops", *ops])
+    assert sorted(gnp.__all__) == sorted([*ops, "simd_level"])
+    assert gilfree.reference.__all__ == ops
+    assert gilfree.fallback.__all__ == ops
+    for face in FACES:
+        for name in ops:
+            assert callable(face_fn(face, name))
+
+
+def test_type_checkers_see_every_tensorflow_name():
+    """gilfree/__init__.py imports the TensorFlow face's names for type checkers and IDEs
+    under TYPE_CHECKING; that list is written out, so it is held to the table here."""
+    tree = ast.parse(Path(gilfree.__file__).read_text())
+    imported = [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "gilfree._tf_ops"
+        for alias in node.names
+    ]
+    assert sorted(imported) == sorted(gilfree._TF_NAMES)
+
+
+def test_table_is_consistent():
+    names = [op.name for op in OPS]
+    assert len(set(names)) == len(names)
+    for op in OPS:
+        seen_keyword = False
+        for a in op.args:
+            seen_keyword |= a.keyword_only
+            assert a.keyword_only or not seen_keyword, (op.name, a.name)  # positional first
+        required = [a.required for a in op.args if not a.keyword_only]
+        assert required == sorted(required, reverse=True), op.name  # no required after default
+
+
+@pytest.mark.parametrize("layer", ["Normalize", "Standardize", "MinMaxScale", "PercentileStretch"])
+def test_keras_layers_take_the_arguments_of_their_op(layer):
+    keras_layers = pytest.importorskip("gilfree.keras")
+    cls = getattr(keras_layers, layer)
+    (op,) = [op for op in OPS if op.keras_layer == layer]
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]  # self
+    want = [a for a in op.args if a.kind != "image"]
+    assert [p.name for p in params] == [a.name for a in want] + ["kwargs"]
+    for p, a in zip(params, want, strict=False):
+        assert _default_name(p.default) == a.default, (layer, p.name)
+
+
+# --------------------------------------------------------------------------- wrong types
+
+# One valid call per op (positional and keyword arguments by name) on small inputs.
+_IMAGE = np.arange(6 * 7 * 3, dtype=np.float32).reshape(6, 7, 3)
+_NPY = io.BytesIO()
+np.save(_NPY, np.arange(6, dtype=np.float32))
+_NPZ = io.BytesIO()
+np.savez(_NPZ, a=np.arange(4, dtype=np.uint8))
+_POINTS = np.float64([[0, 0], [6, 0], [0, 5], [6, 5]])
+VALID: dict[str, dict[str, object]] = {
+    "normalize": {"x": _IMAGE, "mean": 1.0, "std": 2.0},
+    "standardize": {"x": _IMAGE},
+    "minmax_scale": {"x": _IMAGE},
+    "percentile_stretch": {"x": _IMAGE},
+    "decode_npy": {"contents": _NPY.getvalue(), "dtype": "float32"},
+    "decode_npz": {"contents": _NPZ.getvalue(), "spec": {"a": "uint8"}},
+    "decode_records": {"contents": bytes(8), "schema": np.dtype([("a", "<u2")])},
+    "warp_affine": {"image": _IMAGE, "matrix": np.float64([[1, 0, 0.5], [0, 1, 0]])},
+    "warp_perspective": {"image": _IMAGE, "matrix": np.eye(3)},
+    "projective_transform": {
+        "images": _IMAGE[None],
+        "transforms": np.float32([[1, 0, 0, 0, 1, 0, 0, 0]]),
+    },
+    "remap": {
+        "image": _IMAGE,
+        "map_x": np.zeros((4, 5), np.float32),
+        "map_y": np.zeros((4, 5), np.float32),
+    },
+    "fit_polynomial": {"src_points": _POINTS, "dst_points": _POINTS},
+    "polynomial_warp": {"image": _IMAGE, "src_points": _POINTS, "dst_points": _POINTS},
+    "rotate": {"image": _IMAGE, "angle": 10.0},
+}
+
+# A value of the wrong type for each kind of argument (kinds that take anything, such as
+# "bytes" given a batch, have none).
+WRONG: dict[str, object] = {
+    "channel_params": "one",
+    "real": "one",
+    "optional_real": "one",
+    "percentile": "one",
+    "bool": "false",
+    "output_dtype": 3.5,
+    "element_dtype": 3.5,
+    "shape": "ab",
+    "npz_spec": ["a"],
+    "int": "one",
+    "matrix": "abc",
+    "points": "abc",
+    "maps": "abc",
+    "output_shape": "ab",
+    "interpolation": 3,
+    "fill_mode": 3,
+    "fill_value": "one",
+    "order": "one",
+    "center": "ab",
+}
+
+CASES = [
+    pytest.param(op, arg, id=f"{op.name}-{arg.name}")
+    for op in OPS
+    for arg in op.args
+    if arg.kind in WRONG
+]
+
+
+def _call(face: str, op: _optable.Op, kwargs: dict[str, object]) -> None:
+    fn = face_fn(face, op.name)
+    positional = [kwargs.pop(a.name) for a in op.args if not a.keyword_only and a.name in kwargs]
+    out = fn(*positional, **kwargs)
+    if face in TF_FACES:  # run what the op returns (the fallback checks some values when run)
+        import tensorflow as tf
+
+        tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, out)
+
+
+@pytest.mark.parametrize(("op", "arg"), CASES)
+def test_a_wrong_type_raises_the_same_error_on_every_face(op, arg):
+    import tensorflow as tf
+
+    for face in FACES:  # the valid call works on every face
+        _call(face, op, dict(VALID[op.name]))
+    raised = {}
+    for face in FACES:
+        kwargs = {**VALID[op.name], arg.name: WRONG[arg.kind]}
+        with pytest.raises(Exception) as info:
+            _call(face, op, kwargs)
+        raised[face] = type(info.value)
+    for face in TF_FACES:
+        assert issubclass(raised[face], tf.errors.InvalidArgumentError), (face, raised)
+    assert raised["numpy"] is raised["reference"], raised
+    assert raised["numpy"] in (TypeError, ValueError), raised
