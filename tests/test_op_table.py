@@ -50,6 +50,9 @@ def _default_name(value: object) -> object:
 @pytest.mark.parametrize("face", FACES)
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
 def test_every_face_has_the_signature_of_the_table(op, face):
+    """README (The ops): the arguments are declared once in the op table; every face's
+    signature is held to it, with name= on gilfree.<op> and threads= on the NumPy geometry
+    ops only."""
     params = list(inspect.signature(face_fn(face, op.name)).parameters.values())
     want = _expected(op, face)
     assert [p.name for p in params] == [a.name for a in want]
@@ -184,6 +187,8 @@ def _call(face: str, op: _optable.Op, kwargs: dict[str, object]) -> None:
 
 @pytest.mark.parametrize(("op", "arg"), CASES)
 def test_a_wrong_type_raises_the_same_error_on_every_face(op, arg):
+    """README (The ops): a wrong type raises InvalidArgumentError on the TensorFlow faces and
+    the same TypeError or ValueError on the NumPy ones."""
     import tensorflow as tf
 
     for face in FACES:  # the valid call works on every face
