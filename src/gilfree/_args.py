@@ -21,16 +21,27 @@ def bool_arg(name: str, value: Any) -> bool:
     return bool(value)
 
 
-def real_arg(name: str, value: Any) -> float:
-    """``value`` as a Python float; only a real number (a Python or NumPy bool, int or float, or a
-    0-d array of one) is taken, else TypeError."""
+def _numeric(value: Any) -> np.ndarray | None:
+    """``value`` as an array of bools, integers or floats, or None if it is not one."""
     try:
         arr = np.asarray(value)
     except Exception:
-        arr = None
-    if arr is None or arr.ndim != 0 or arr.dtype.kind not in "biuf":
+        return None
+    return arr if arr.dtype.kind in "biuf" else None
+
+
+def real_arg(name: str, value: Any) -> float:
+    """``value`` as a Python float; only a real number (a Python or NumPy bool, int or float, or a
+    0-d array of one) is taken, else TypeError."""
+    arr = _numeric(value)
+    if arr is None or arr.ndim != 0:
         raise TypeError(f"{name} must be a real number; got {value!r}")
     return float(arr)
+
+
+def optional_real_arg(name: str, value: Any) -> float | None:
+    """None, or ``value`` as by :func:`real_arg`."""
+    return None if value is None else real_arg(name, value)
 
 
 def int_arg(name: str, value: Any) -> int:
@@ -47,10 +58,7 @@ def int_arg(name: str, value: Any) -> int:
 def params_arg(name: str, value: Any) -> np.ndarray:
     """A number or a sequence of numbers (``mean``, ``std``) as a float64 array of its shape;
     anything else is a TypeError. Lengths and ranks are the core's to check."""
-    try:
-        arr = np.asarray(value)
-    except Exception:
-        arr = None
-    if arr is None or arr.dtype.kind not in "biuf":
+    arr = _numeric(value)
+    if arr is None:
         raise TypeError(f"{name} must be a number or a sequence of numbers; got {value!r}")
     return arr.astype(np.float64)

@@ -26,9 +26,7 @@ def output_shape_arg(output_shape: Any) -> tuple[int, int] | None:
     except TypeError:
         raise TypeError(f"output_shape must be {expected}, got {output_shape!r}") from None
     if len(values) != 2 or np.ndim(output_shape) != 1:
-        raise ValueError(
-            f"output_shape must be two positive integers (height, width), got {output_shape!r}"
-        )
+        raise ValueError(f"output_shape must be {expected}, got {output_shape!r}")
     if any(not -(2**63) <= v < 2**63 for v in values):  # the core checks the limits of the rest
         raise ValueError(
             "output_shape must give a positive output height and width of at most 2^20, "

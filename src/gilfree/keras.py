@@ -98,6 +98,12 @@ class _GilfreeLayer(keras.layers.Layer):
     def compute_output_shape(self, input_shape: Any) -> Any:
         return tuple(input_shape)
 
+    def _set_mask(self, per_channel: Any, nodata: Any, fill: Any) -> None:
+        """The arguments of the nodata-aware layers (MinMaxScale, PercentileStretch)."""
+        self.per_channel = _args.bool_arg("per_channel", per_channel)
+        self.nodata = _args.optional_real_arg("nodata", nodata)
+        self.fill = _args.real_arg("fill", fill)
+
     def call(self, inputs: Any) -> Any:
         args = {name: getattr(self, name) for name in self._arg_names()}
         return getattr(_tf_ops, self._op)(inputs, **args, dtype=self.compute_dtype)
@@ -129,7 +135,7 @@ class Normalize(_GilfreeLayer):
         super().__init__(dtype=dtype, **kwargs)
         self.mean = _channel_param("mean", mean)
         self.std = _channel_param("std", std)
-        self.scale = None if scale is None else _args.real_arg("scale", scale)
+        self.scale = _args.optional_real_arg("scale", scale)
         self._validate(-1)
 
     def _validate(self, channels: int) -> None:
@@ -161,7 +167,7 @@ class Standardize(_GilfreeLayer):
     ) -> None:
         super().__init__(dtype=dtype, **kwargs)
         self.per_channel = _args.bool_arg("per_channel", per_channel)
-        self.epsilon = None if epsilon is None else _args.real_arg("epsilon", epsilon)
+        self.epsilon = _args.optional_real_arg("epsilon", epsilon)
         _native.validate_standardize(self.epsilon)
 
 
@@ -181,9 +187,7 @@ class MinMaxScale(_GilfreeLayer):
         **kwargs: Any,
     ) -> None:
         super().__init__(dtype=dtype, **kwargs)
-        self.per_channel = _args.bool_arg("per_channel", per_channel)
-        self.nodata = None if nodata is None else _args.real_arg("nodata", nodata)
-        self.fill = _args.real_arg("fill", fill)
+        self._set_mask(per_channel, nodata, fill)
 
 
 @keras.saving.register_keras_serializable(package="gilfree")
@@ -207,6 +211,4 @@ class PercentileStretch(_GilfreeLayer):
         super().__init__(dtype=dtype, **kwargs)
         self.low, self.high = _args.real_arg("low", low), _args.real_arg("high", high)
         _native.validate_percentile(self.low, self.high)
-        self.per_channel = _args.bool_arg("per_channel", per_channel)
-        self.nodata = None if nodata is None else _args.real_arg("nodata", nodata)
-        self.fill = _args.real_arg("fill", fill)
+        self._set_mask(per_channel, nodata, fill)

@@ -37,10 +37,6 @@ def _input(x: Any) -> np.ndarray:
     return x
 
 
-def _optional_real(name: str, value: Any) -> float | None:
-    return None if value is None else _args.real_arg(name, value)
-
-
 def _dtype_name(dtype: Any) -> str:
     try:
         return np.dtype(dtype).name
@@ -77,7 +73,7 @@ def standardize(
     return _native.standardize(
         _input(x),
         _args.bool_arg("per_channel", per_channel),
-        _optional_real("epsilon", epsilon),
+        _args.optional_real_arg("epsilon", epsilon),
         _dtype_name(dtype),
     )
 
@@ -94,7 +90,7 @@ def minmax_scale(
     return _native.minmax_scale(
         _input(x),
         _args.bool_arg("per_channel", per_channel),
-        _optional_real("nodata", nodata),
+        _args.optional_real_arg("nodata", nodata),
         _args.real_arg("fill", fill),
         _dtype_name(dtype),
     )
@@ -116,7 +112,7 @@ def percentile_stretch(
         _args.real_arg("low", low),
         _args.real_arg("high", high),
         _args.bool_arg("per_channel", per_channel),
-        _optional_real("nodata", nodata),
+        _args.optional_real_arg("nodata", nodata),
         _args.real_arg("fill", fill),
         _dtype_name(dtype),
     )

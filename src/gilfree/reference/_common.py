@@ -123,8 +123,7 @@ def check_percentiles(low: float, high: float) -> tuple[float, float]:
 
 def check_mask(nodata: float | None, fill: float) -> tuple[float | None, float]:
     """Validates ``nodata`` (None or a real number) and ``fill`` (a real number, NaN allowed)."""
-    nodata_value = None if nodata is None else _args.real_arg("nodata", nodata)
-    return nodata_value, _args.real_arg("fill", fill)
+    return _args.optional_real_arg("nodata", nodata), _args.real_arg("fill", fill)
 
 
 # --------------------------------------------------------------------------- layout
