@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 
 import numpy as np
@@ -205,3 +206,18 @@ def test_native_module_needs_no_zlib():
     runtime = ("libstdc++.so", "libc.so", "libm.so", "libgcc_s.so", "ld-linux")
     others = {lib for lib in needed if not lib.startswith(runtime)}
     assert not others, others
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_member_data_must_not_run_into_the_central_directory(face):
+    """A deflated member whose directory entry claims one byte more than its stream holds:
+    the stream still inflates, but the claimed bytes reach into the central directory.
+    Every face refuses it (found by the property tests: the native faces decoded it)."""
+    f = io.BytesIO()
+    np.savez_compressed(f, a=np.arange(6, dtype=np.float64))
+    data = bytearray(f.getvalue())
+    entry = data.index(b"PK\x01\x02")
+    (size,) = struct.unpack_from("<I", data, entry + 20)
+    struct.pack_into("<I", data, entry + 20, size + 1)
+    with raises(face, ValueError, r"central directory"):
+        decode_npz(face, bytes(data), {"a": np.float64})

@@ -428,6 +428,7 @@ Status ReadZipDirectory(const uint8_t* data, int64_t size, std::vector<ZipMember
   for (uint64_t e = 0; e < entries; ++e) {
     if (end - p < 46 || Le(p, 4) != kCentralSig) return BadZip("corrupt central directory entry");
     ZipMember m;
+    m.data_end = cd_offset;
     m.flags = static_cast<uint16_t>(Le(p + 8, 2));
     m.method = static_cast<uint16_t>(Le(p + 10, 2));
     m.crc32 = static_cast<uint32_t>(Le(p + 16, 4));
@@ -475,7 +476,8 @@ Status ReadZipMember(const uint8_t* data, int64_t size, const ZipMember& m,
     return BadZip(who + "compression method " + std::to_string(m.method) +
                   " is not supported; expected 0 (stored) or 8 (deflate)");
   }
-  const uint64_t usize = static_cast<uint64_t>(size);
+  // The member's bytes end at the central directory (or the archive's end).
+  const uint64_t usize = std::min(static_cast<uint64_t>(size), m.data_end);
   if (m.local_header_offset > usize || usize - m.local_header_offset < 30 ||
       Le(data + m.local_header_offset, 4) != kLocalSig) {
     return BadZip(who + "the local header is missing or out of bounds");
@@ -483,7 +485,8 @@ Status ReadZipMember(const uint8_t* data, int64_t size, const ZipMember& m,
   const uint8_t* local = data + m.local_header_offset;
   const uint64_t start = m.local_header_offset + 30 + Le(local + 26, 2) + Le(local + 28, 2);
   if (start > usize || m.compressed_size > usize - start) {
-    return BadZip(who + "truncated: its data runs past the end of the archive");
+    return BadZip(who + "truncated: its data runs past the end of the archive or into the "
+                        "central directory");
   }
   const uint8_t* src = data + start;
   if (m.method == 0) {

@@ -80,6 +80,9 @@ struct ZipMember {
   uint64_t compressed_size = 0;
   uint64_t uncompressed_size = 0;
   uint64_t local_header_offset = 0;
+  // Where the member's local header and data must end: the central
+  // directory's offset (ReadZipDirectory), as the reference requires.
+  uint64_t data_end = UINT64_MAX;
 };
 
 // Reads the central directory of the ZIP archive in [data, data + size).

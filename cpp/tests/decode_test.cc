@@ -534,6 +534,11 @@ TEST(Zip, DamagedMembersAreInvalidArgument) {
   e = m;
   e.compressed_size = e.uncompressed_size = good.size();
   EXPECT_INVALID(Member(good, e, &out), "truncated: its data runs past the end of the archive");
+  // One byte more than the data holds reaches into the central directory,
+  // which follows it: refused though the archive is long enough.
+  e = m;
+  e.compressed_size = e.uncompressed_size = m.compressed_size + 1;
+  EXPECT_INVALID(Member(good, e, &out), "or into the central directory");
   e = m;
   e.uncompressed_size += 1;
   EXPECT_INVALID(Member(good, e, &out), "a stored member's sizes differ");
