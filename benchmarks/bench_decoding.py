@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Benchmark the gilfree decoders (decode_npy, decode_npz, decode_records) against NumPy.
+"""Benchmark the gilfree decoders (decode_npy, decode_npz, decode_records, decode_tiff) against
+NumPy and tifffile.
 
 Usage::
 
@@ -15,7 +16,10 @@ thread) before TensorFlow is imported. It measures, in one run:
      with a structured dtype and a contiguous copy per field;
   4. tf.data pipelines reading a folder of .npy files (list_files -> read_file -> decode),
      gilfree.decode_npy against the py_function fallback, in subprocesses pinned to 1 and to
-     2 cores.
+     2 cores;
+  5. decode_tiff of a 13-band uint16 512x512 tile as GeoTIFF writers store it (deflate,
+     LZW or ZSTD with predictor 2, tiled or in strips; uncompressed), and of a 256x256
+     window of it, against tifffile.imread (with imagecodecs, one worker thread).
 
 It prints a table per part, a list of targets (met or not) and writes a JSON file with the
 machine description. The helpers (pinning, timing, machine description, load monitor) are those
@@ -291,6 +295,82 @@ def bench_npz(
 
 
 # --------------------------------------------------------------------------------------------
+# 5. decode_tiff against tifffile
+# --------------------------------------------------------------------------------------------
+
+#: (label, tifffile.imwrite arguments): how satellite tiles are commonly stored.
+TIFF_LAYOUTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("deflate+pred2 tiled 256", {"compression": "zlib", "predictor": 2, "tile": (256, 256)}),
+    ("lzw+pred2 strips", {"compression": "lzw", "predictor": 2, "rowsperstrip": 16}),
+    ("zstd+pred2 tiled 256", {"compression": "zstd", "predictor": 2, "tile": (256, 256)}),
+    ("uncompressed strips", {"rowsperstrip": 64}),
+)
+
+
+def bench_tiff(
+    tf: Any, repeats: int, min_s: float, problems: list[str]
+) -> tuple[list[Row], list[Target]]:
+    try:
+        import tifffile
+    except ImportError:
+        print("5. decode_tiff: skipped (tifffile is not installed: pip install '.[bench]')")
+        return [], []
+
+    import gilfree
+    import gilfree.numpy as gnp
+    from gilfree import _native
+
+    image = structured_uint16((512, 512, 13), SEED + 5)
+    rows: list[Row] = []
+    targets: list[Target] = []
+    for label, kwargs in TIFF_LAYOUTS:
+        if kwargs.get("compression") == "zstd" and not _native.tiff_has_zstd():
+            print(f"5. decode_tiff {label}: skipped (this build has no ZSTD codec)")
+            continue
+        buf = io.BytesIO()
+        tifffile.imwrite(buf, image, photometric="minisblack", planarconfig="contig", **kwargs)
+        raw = buf.getvalue()
+        raw_tf = tf.constant(raw)
+        for window, want in ((None, image), ((128, 128, 256, 256), image[128:384, 128:384])):
+            case = f"decode_tiff {label}" + ("" if window is None else " window 256x256")
+            tf_fn = tf.function(lambda t, w=window: gilfree.decode_tiff(t, "uint16", window=w))
+
+            def peer(raw: bytes = raw, window: Any = window) -> Any:
+                with tifffile.TiffFile(io.BytesIO(raw)) as f:
+                    if window is None:
+                        return f.asarray(maxworkers=1)
+                    r, c, h, w = window
+                    # tifffile has no window read: whole tiles or strips, then the slice.
+                    return f.asarray(maxworkers=1)[r : r + h, c : c + w]
+
+            for face, got in (
+                ("gilfree.numpy", gnp.decode_tiff(raw, window=window)),
+                ("gilfree (TF, tf.function)", tf_fn(raw_tf)),
+                ("tifffile", peer()),
+            ):
+                same_arrays(f"{case} {face}", got, want, problems)
+            fns: dict[str, Callable[[], object]] = {
+                "gilfree.numpy.decode_tiff": lambda raw=raw, w=window: gnp.decode_tiff(
+                    raw, window=w
+                ),
+                "gilfree.decode_tiff (TF op, in tf.function)": lambda f=tf_fn, t=raw_tf: f(t),
+                "tifffile.TiffFile(...).asarray(maxworkers=1)": peer,
+            }
+            group = timed_rows(case, fns, "MB/s", want.nbytes / 1e6, repeats, min_s)
+            baseline = group[2]
+            print_case(
+                f"5. {case}: uint16 512x512x13 (file {len(raw) / MiB:.2f} MiB); "
+                "throughput = decoded MB/s",
+                group,
+                baseline,
+            )
+            targets += speedup_targets(case, group[:1], baseline, 1.0, "speedup_vs_tifffile")
+            _bn.note_speedups(group[1:2], baseline, "speedup_vs_tifffile")
+            rows += group
+    return rows, targets
+
+
+# --------------------------------------------------------------------------------------------
 # 3. decode_records, CIFAR-10 layout
 # --------------------------------------------------------------------------------------------
 
@@ -549,8 +629,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     npy_rows, npy_targets, npy_extra = bench_npy(tf, *timing)
     npz_rows, npz_targets, npz_extra = bench_npz(tf, *timing)
     rec_rows, rec_targets = bench_records(tf, *timing, npy_extra["copy_bandwidth_GBps"])
-    rows = npy_rows + npz_rows + rec_rows
-    targets = npy_targets + npz_targets + rec_targets
+    tiff_rows, tiff_targets = bench_tiff(tf, *timing)
+    rows = npy_rows + npz_rows + rec_rows + tiff_rows
+    targets = npy_targets + npz_targets + rec_targets + tiff_targets
     tfdata = _bn.tfdata_part(bench_tfdata, allowed, args, targets)
 
     load = report_run(monitor, targets, problems, info_unit="x")

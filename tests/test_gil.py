@@ -12,6 +12,7 @@ GIL-holding kernel pass.
 
 from __future__ import annotations
 
+import io
 import sys
 import threading
 import time
@@ -191,7 +192,7 @@ def test_numpy_warp_releases_gil(op, big_image):
     )
 
 
-@pytest.mark.parametrize("op", ["decode_npy", "decode_npz", "decode_records"])
+@pytest.mark.parametrize("op", ["decode_npy", "decode_npz", "decode_records", "decode_tiff"])
 def test_numpy_decoder_releases_gil(op):
     """README (The ops): `gilfree.numpy.<op>` releases the GIL (decoders)."""
     import gilfree.numpy as gnp
@@ -212,6 +213,19 @@ def test_numpy_decoder_releases_gil(op):
 
         def call():
             return gnp.decode_npz(data, spec)
+
+    elif op == "decode_tiff":
+        tifffile = pytest.importorskip("tifffile")
+        y, x = np.mgrid[0:1024, 0:1024]
+        bands = ((x * 7 + y * 3) % 4096 + rng.integers(0, 64, size=(1024, 1024))).astype(np.uint16)
+        f = io.BytesIO()
+        tifffile.imwrite(
+            f, np.dstack([bands] * 4), compression="zlib", predictor=2, tile=(256, 256)
+        )
+        data = f.getvalue()
+
+        def call():
+            return gnp.decode_tiff(data)
 
     else:
         schema = np.dtype([("label", "u1"), ("image", "u1", (3, 32, 32))])

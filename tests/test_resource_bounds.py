@@ -177,7 +177,23 @@ def tf_decode_records_raw(g: Any, **attrs: Any) -> Any:
     )
 
 
+def tiff_claiming_2_tib() -> bytes:
+    """A TIFF page of 2^20 x 2^20 uint16 samples in one deflated strip of 12 bytes."""
+    import tiff_files
+
+    strip = zlib.compress(bytes(40))
+    one = tiff_files.raw_tiff((4, 5, 1), "<u2", [strip], extra={259: (3, [8]), 278: (4, [2**31])})
+    return tiff_files.patch(tiff_files.patch(one, 256, 2**20), 257, 2**20)
+
+
 CASES = [
+    Case(
+        "decode_tiff-strip-claims-2TiB",
+        lambda g, t: g.decode_tiff(t, "uint16"),
+        r"contents: strip 0 holds 12 bytes of deflate data, which cannot decode to the "
+        r"2199023255552 bytes its shape needs \(at most 1032x\)",
+        inputs=lambda: (tiff_claiming_2_tib(),),
+    ),
     Case("warp_affine-huge", lambda g: g.warp_affine(IMG, EYE, output_shape=HUGE), OVER_4GIB),
     Case(
         "warp_affine-side",

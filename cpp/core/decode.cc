@@ -340,21 +340,25 @@ Status CheckNpyDType(const NpyHeader& h, DType expected) {
   return Status::Ok();
 }
 
-Status CheckNpyShape(const NpyHeader& h, const int64_t* expected, int rank) {
+Status CheckDecodedShape(const int64_t* actual, int actual_rank, const char* what,
+                         const int64_t* expected, int rank) {
   for (int i = 0; i < rank; ++i) {
     if (expected[i] < -1) {
       return Status::InvalidArgument("shape[" + std::to_string(i) + "] is " + std::to_string(expected[i]) +
                                      "; expected a size >= 0, or -1 or None for any size");
     }
   }
-  bool ok = static_cast<int>(h.shape.size()) == rank;
-  for (int i = 0; ok && i < rank; ++i) ok = expected[i] < 0 || expected[i] == h.shape[i];
+  bool ok = actual_rank == rank;
+  for (int i = 0; ok && i < rank; ++i) ok = expected[i] < 0 || expected[i] == actual[i];
   if (!ok) {
-    return Status::InvalidArgument(
-        "shape is " + ShapeString(expected, rank) + " but contents holds a .npy array of shape " +
-        ShapeString(h.shape.data(), static_cast<int>(h.shape.size())));
+    return Status::InvalidArgument("shape is " + ShapeString(expected, rank) + " but contents holds " + what +
+                                   " of shape " + ShapeString(actual, actual_rank));
   }
   return Status::Ok();
+}
+
+Status CheckNpyShape(const NpyHeader& h, const int64_t* expected, int rank) {
+  return CheckDecodedShape(h.shape.data(), static_cast<int>(h.shape.size()), "a .npy array", expected, rank);
 }
 
 // ---------------------------------------------------------------------------

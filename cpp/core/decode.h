@@ -71,6 +71,10 @@ Status CheckNpyDType(const NpyHeader& header, DType expected);
 // The file's shape must match `expected` of `rank` dims, where -1 matches any
 // size (and values below -1 are an error naming `shape`).
 Status CheckNpyShape(const NpyHeader& header, const int64_t* expected, int rank);
+// The same rule for any decoder: `actual` (of `actual_rank` dims, described as
+// `what`, e.g. "a .npy array") must match `expected`.
+Status CheckDecodedShape(const int64_t* actual, int actual_rank, const char* what,
+                         const int64_t* expected, int rank);
 
 struct ZipMember {
   std::string name;

@@ -392,6 +392,64 @@ def hostile_seeds(op: str) -> Iterator[tuple[str, bytes]]:
 # --------------------------------------------------------------------------- output
 
 
+# --------------------------------------------------------------------------- TIFF
+
+
+def tiff_seeds() -> Iterator[tuple[str, bytes]]:
+    """Small TIFF and BigTIFF files written by tifffile (a dev dependency, with
+    imagecodecs for the codecs): strips and tiles, contig and separate planes,
+    both byte orders, every codec and predictor core/tiff.h reads, two pages,
+    and GeoTIFF tags."""
+    import tifffile  # noqa: PLC0415 (only this target needs it)
+
+    rng = np.random.default_rng(20240602)
+
+    def tiff(arr: np.ndarray, **kwargs: object) -> bytes:
+        buf = io.BytesIO()
+        tifffile.imwrite(buf, arr, photometric="minisblack", **kwargs)
+        return buf.getvalue()
+
+    def smooth(dtype: str, shape: tuple[int, ...]) -> np.ndarray:
+        # Compressible (gradients plus a little noise), so codec paths get long strings.
+        y, x = np.mgrid[: shape[0], : shape[1]]
+        base = (3 * y + 2 * x + rng.integers(0, 3, (shape[0], shape[1]))).astype(np.float64)
+        if len(shape) == 3:
+            base = base[:, :, None] + np.arange(shape[2]) * 5
+        return base.astype(dtype)
+
+    for comp in (None, "lzw", "zlib", "packbits", "zstd"):
+        name = comp or "none"
+        for dtype, pred in (("u1", "horizontal"), ("<u2", "horizontal"), ("<f4", "floatingpoint")):
+            arr = smooth(dtype, (11, 13, 3))
+            kw: dict[str, object] = {"compression": comp}
+            if comp is not None:
+                kw["predictor"] = pred
+            tag = f"{name}-{np.dtype(dtype).name}"
+            yield f"{tag}-strips.tif", tiff(arr, planarconfig="contig", rowsperstrip=4, **kw)
+        arr = smooth("u1", (20, 19))
+        yield f"{name}-u8-tiled.tif", tiff(arr, tile=(16, 16), compression=comp)
+        yield f"{name}-u8-big-be.tif", tiff(arr, bigtiff=True, byteorder=">", compression=comp, rowsperstrip=7)
+    planes = smooth(">i2", (3, 18, 17))
+    yield "lzw-i16-separate-tiled-be.tif", tiff(
+        planes, planarconfig="separate", tile=(16, 16), compression="lzw", byteorder=">", predictor=True
+    )
+    yield "none-f8-separate-big.tif", tiff(smooth("<f8", (2, 5, 6)), planarconfig="separate", bigtiff=True)
+    yield "zlib-f2-pred3.tif", tiff(smooth("<f2", (6, 9)), compression="zlib", predictor=3)
+    yield "none-u64-bands13.tif", tiff(smooth("<u8", (3, 4, 13)), planarconfig="contig")
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf) as w:
+        w.write(smooth("u1", (5, 6)), photometric="minisblack")
+        w.write(smooth("<i4", (4, 3)), photometric="minisblack", compression="zlib")
+    yield "two-pages.tif", buf.getvalue()
+    geo = [
+        (33550, 12, 3, (10.0, 20.0, 0.0)),
+        (33922, 12, 6, (0.0, 0.0, 0.0, 500000.0, 4000000.0, 0.0)),
+        (34735, 3, 12, (1, 1, 0, 2, 1025, 0, 1, 2, 3072, 0, 1, 32633)),
+        (42113, 2, 0, "-9999"),
+    ]
+    yield "geotiff-f4.tif", tiff(smooth("<f4", (6, 7)), extratags=geo)
+
+
 def write(directory: Path, target: str, seeds: Iterator[tuple[str, bytes]]) -> tuple[int, int]:
     folder = directory / target
     folder.mkdir(parents=True, exist_ok=True)
@@ -418,6 +476,7 @@ def main(argv: list[str]) -> int:
         "fuzz_inflate": deflate_seeds,
         "fuzz_records": records_seeds,
         "fuzz_warp_params": warp_seeds,
+        "fuzz_tiff": tiff_seeds,
     }
     grand = 0
     for target, seeds in plan.items():

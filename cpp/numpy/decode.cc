@@ -3,6 +3,7 @@
 // (an inflated .npz member in C order and native byte order is not copied:
 // its array keeps the inflated buffer).
 #include "core/decode.h"
+#include "core/tiff.h"
 #include "numpy/adapter.h"
 
 #include <pybind11/numpy.h>
@@ -142,6 +143,72 @@ void RegisterDecoders(py::module_& m) {
         return out;
       },
       py::arg("contents"), py::arg("names"), py::arg("dtypes"));
+
+  m.def(
+      "decode_tiff",
+      [](const py::buffer& contents, const std::optional<std::string>& dtype, int64_t page,
+         const std::optional<std::vector<int64_t>>& window,
+         const std::optional<std::vector<int64_t>>& shape) {
+        const Bytes b = BytesOf(contents, "contents");
+        if (window && window->size() != 4) {
+          throw py::value_error("window must be (row, col, height, width); got " +
+                                std::to_string(window->size()) + " values");
+        }
+        TiffInfo info;
+        Raise(ReadTiffInfo(b.data, b.size, page, &info));
+        if (dtype) Raise(CheckTiffDType(info, DTypeNamed(*dtype, "dtype")));
+        TiffWindow w;
+        Raise(ResolveTiffWindow(info, window ? window->data() : nullptr, &w));
+        const std::vector<int64_t> dims = {w.height, w.width, info.bands};
+        if (shape) Raise(CheckDecodedShape(dims.data(), 3, "a TIFF window", shape->data(),
+                                           static_cast<int>(shape->size())));
+        py::array out = Allocate(info.dtype, dims);
+        void* dst = out.mutable_data();
+        Status s;
+        {
+          py::gil_scoped_release release;
+          s = DecodeTiff(b.data, b.size, info, w, dst, nullptr);
+        }
+        Raise(s);
+        return out;
+      },
+      py::arg("contents"), py::arg("dtype"), py::arg("page"), py::arg("window"), py::arg("shape"));
+
+  m.def(
+      "tiff_info",
+      [](const py::buffer& contents, int64_t page) {
+        const Bytes b = BytesOf(contents, "contents");
+        TiffInfo info;
+        Raise(ReadTiffInfo(b.data, b.size, page, &info));
+        py::dict d;
+        d["height"] = info.height;
+        d["width"] = info.width;
+        d["bands"] = info.bands;
+        d["dtype"] = py::dtype(DTypeName(info.dtype));
+        d["pages"] = info.pages;
+        d["compression"] = TiffCompressionName(info.compression);
+        d["predictor"] = info.predictor;
+        d["tiled"] = info.tiled;
+        if (info.tiled) {
+          d["tile_shape"] = py::make_tuple(info.tile_height, info.tile_width);
+        } else {
+          d["rows_per_strip"] = info.rows_per_strip;
+        }
+        d["planar"] = info.planar_separate ? "separate" : "contig";
+        d["nodata"] = info.has_nodata ? py::object(py::float_(info.nodata)) : py::object(py::none());
+        if (info.has_geotransform) {
+          const double* g = info.geotransform;
+          d["geotransform"] = py::make_tuple(g[0], g[1], g[2], g[3], g[4], g[5]);
+        } else {
+          d["geotransform"] = py::none();
+        }
+        d["epsg"] = info.epsg > 0 ? py::object(py::int_(info.epsg)) : py::object(py::none());
+        d["raster_type"] = info.raster_point ? "point" : "area";
+        return d;
+      },
+      py::arg("contents"), py::arg("page"));
+
+  m.def("tiff_has_zstd", &TiffHasZstd);
 
   m.def(
       "decode_records",

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/decode.h"
+#include "core/tiff.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/shape_inference.h"
@@ -75,14 +76,25 @@ absl::Status DecodeNpyInto(OpKernelContext* ctx, int index, const uint8_t* data,
   return ToTf(DecodeNpyData(data, size, h, const_cast<char*>(out->tensor_data().data())));
 }
 
-class DecodeNpyOp : public OpKernel {
+// A decoder of one array whose attributes are its element `dtype` and the
+// `shape` it is checked against (decode_npy, decode_tiff).
+class DTypeAndShapeOp : public OpKernel {
  public:
-  explicit DecodeNpyOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+  explicit DTypeAndShapeOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
     DataType dtype;
     OP_REQUIRES_OK(ctx, ctx->GetAttr("dtype", &dtype));
     OP_REQUIRES_OK(ctx, ElementDType(dtype, "dtype", &dtype_));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("shape", &shape_));
   }
+
+ protected:
+  DType dtype_;
+  PartialTensorShape shape_;
+};
+
+class DecodeNpyOp : public DTypeAndShapeOp {
+ public:
+  using DTypeAndShapeOp::DTypeAndShapeOp;
 
   void Compute(OpKernelContext* ctx) override {
     const tstring* contents = nullptr;
@@ -90,10 +102,6 @@ class DecodeNpyOp : public OpKernel {
     OP_REQUIRES_OK(ctx, DecodeNpyInto(ctx, 0, Data(*contents), static_cast<int64_t>(contents->size()),
                                       dtype_, &shape_));
   }
-
- private:
-  DType dtype_;
-  PartialTensorShape shape_;
 };
 
 class DecodeNpzOp : public OpKernel {
@@ -200,6 +208,59 @@ class DecodeRecordsOp : public OpKernel {
   std::vector<PartialTensorShape> field_shapes_;
 };
 
+// One page of a TIFF file (core/tiff.h): inputs contents (scalar string), page
+// (scalar int64) and window (int64 [0] for the whole page, or [4]: row, col,
+// height, width); output [height, width, bands].
+class DecodeTiffOp : public DTypeAndShapeOp {
+ public:
+  using DTypeAndShapeOp::DTypeAndShapeOp;
+
+  void Compute(OpKernelContext* ctx) override {
+    const tstring* contents = nullptr;
+    OP_REQUIRES_OK(ctx, ScalarContents(ctx, &contents));
+    const Tensor& page = ctx->input(1);
+    OP_REQUIRES(ctx, page.dims() == 0,
+                absl::InvalidArgumentError("page must be a scalar, got shape " + page.shape().DebugString()));
+    const Tensor& window = ctx->input(2);
+    OP_REQUIRES(ctx, window.dims() == 1 && (window.dim_size(0) == 0 || window.dim_size(0) == 4),
+                absl::InvalidArgumentError("window must be None or (row, col, height, width), got shape " +
+                                           window.shape().DebugString()));
+    const uint8_t* data = Data(*contents);
+    const int64_t size = static_cast<int64_t>(contents->size());
+    TiffInfo info;
+    OP_REQUIRES_OK(ctx, ToTf(ReadTiffInfo(data, size, page.scalar<int64_t>()(), &info)));
+    OP_REQUIRES_OK(ctx, ToTf(CheckTiffDType(info, dtype_)));
+    TiffWindow w;
+    const int64_t* bounds = window.dim_size(0) == 4 ? window.flat<int64_t>().data() : nullptr;
+    OP_REQUIRES_OK(ctx, ToTf(ResolveTiffWindow(info, bounds, &w)));
+    const int64_t dims[3] = {w.height, w.width, info.bands};
+    if (!shape_.unknown_rank()) {
+      std::vector<int64_t> expected(shape_.dims());
+      for (int i = 0; i < shape_.dims(); ++i) expected[i] = shape_.dim_size(i);
+      OP_REQUIRES_OK(ctx, ToTf(CheckDecodedShape(dims, 3, "a TIFF window", expected.data(), shape_.dims())));
+    }
+    Tensor* out = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({dims[0], dims[1], dims[2]}), &out));
+    const ParallelFor parallel_for = IntraOpParallelFor(ctx);
+    OP_REQUIRES_OK(ctx, ToTf(DecodeTiff(data, size, info, w, const_cast<char*>(out->tensor_data().data()),
+                                        &parallel_for)));
+  }
+};
+
+absl::Status DecodeTiffShape(InferenceContext* c) {
+  PartialTensorShape shape;
+  TF_RETURN_IF_ERROR(c->GetAttr("shape", &shape));
+  ShapeHandle out;
+  TF_RETURN_IF_ERROR(c->MakeShapeFromPartialTensorShape(shape, &out));
+  TF_RETURN_IF_ERROR(c->WithRank(out, 3, &out));
+  ShapeHandle unused;
+  TF_RETURN_IF_ERROR(c->WithRank(c->input(kContents), 0, &unused));
+  TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 0, &unused));
+  TF_RETURN_IF_ERROR(c->WithRank(c->input(2), 1, &unused));
+  c->set_output(0, out);
+  return absl::OkStatus();
+}
+
 absl::Status DecodeNpyShape(InferenceContext* c) {
   PartialTensorShape shape;
   TF_RETURN_IF_ERROR(c->GetAttr("shape", &shape));
@@ -264,9 +325,21 @@ REGISTER_OP("Gilfree>DecodeRecords")
     .SetShapeFn(gilfree::tf::DecodeRecordsShape)
     .Doc("Decodes fixed-size records into one tensor per field.");
 
+REGISTER_OP("Gilfree>DecodeTiff")
+    .Input("contents: string")
+    .Input("page: int64")
+    .Input("window: int64")
+    .Output("image: dtype")
+    .Attr(std::string("dtype: ") + gilfree::tf::kElementTypes)
+    .Attr("shape: shape = { unknown_rank: true }")
+    .SetShapeFn(gilfree::tf::DecodeTiffShape)
+    .Doc("Decodes one page (or a window of it) of a TIFF file to [height, width, bands].");
+
 REGISTER_KERNEL_BUILDER(Name("Gilfree>DecodeNpy").Device(tensorflow::DEVICE_CPU),
                         gilfree::tf::DecodeNpyOp);
 REGISTER_KERNEL_BUILDER(Name("Gilfree>DecodeNpz").Device(tensorflow::DEVICE_CPU),
                         gilfree::tf::DecodeNpzOp);
 REGISTER_KERNEL_BUILDER(Name("Gilfree>DecodeRecords").Device(tensorflow::DEVICE_CPU),
                         gilfree::tf::DecodeRecordsOp);
+REGISTER_KERNEL_BUILDER(Name("Gilfree>DecodeTiff").Device(tensorflow::DEVICE_CPU),
+                        gilfree::tf::DecodeTiffOp);

@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 # The TensorFlow face's names (gilfree._tf_ops), from the op table; the imports below give
 # them to type checkers and IDEs (tests/test_op_table.py holds both lists equal).
-_TF_NAMES = (*_optable.names(), "load_ops")
+_TF_NAMES = (*_optable.names(face="tf"), "load_ops")
 _SUBMODULES = ("numpy", "reference", "fallback", "keras")
 
 __all__ = ["__version__", *_TF_NAMES]
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         decode_npy,
         decode_npz,
         decode_records,
+        decode_tiff,
         fit_polynomial,
         load_ops,
         minmax_scale,

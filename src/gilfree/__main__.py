@@ -53,6 +53,9 @@ def collect() -> dict[str, str]:
         f"{name} ({'runs here' if runs else 'not on this CPU'})" for name, runs in targets
     )
     info["compiler (NumPy module)"] = _native.compiler()
+    info["tiff codecs"] = "none, lzw, deflate, packbits, " + (
+        "zstd" if _native.tiff_has_zstd() else "no zstd (libzstd was not found at build time)"
+    )
 
     build_info_path = here / "_build_info.json"
     library = here / "_gilfree_ops.so"

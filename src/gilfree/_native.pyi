@@ -47,6 +47,15 @@ def decode_records(
     header_bytes: int,
     footer_bytes: int,
 ) -> list[np.ndarray]: ...
+def decode_tiff(
+    contents: bytes | bytearray | memoryview,
+    dtype: str | None,
+    page: int,
+    window: list[int] | None,
+    shape: list[int] | None,
+) -> np.ndarray: ...
+def tiff_info(contents: bytes | bytearray | memoryview, page: int) -> dict[str, object]: ...
+def tiff_has_zstd() -> bool: ...
 
 # Geometry (cpp/numpy/warp.cc). kind: "affine", "perspective" or "projective".
 def warp(

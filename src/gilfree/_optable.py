@@ -26,6 +26,9 @@ from typing import Any, Literal
 REQUIRED: Any = object()
 
 Family = Literal["normalize", "decode", "geometry"]
+Face = Literal["tf", "numpy", "reference", "fallback"]
+#: Every face, in the order the README lists them.
+FACES: tuple[Face, ...] = ("tf", "numpy", "reference", "fallback")
 #: What a face converts an argument to (tests/test_op_table.py has a wrong value of each).
 Kind = Literal[
     "image",  # the input array or tensor
@@ -38,6 +41,7 @@ Kind = Literal[
     "bytes",  # the bytes of a file (or a batch of them, decode_records)
     "element_dtype",  # the dtype of a decoded array
     "shape",  # a sequence of ints (None or -1 for "any")
+    "window",  # None or (row, col, height, width)
     "npz_spec",  # a mapping of member name to dtype
     "schema",  # a NumPy structured dtype
     "int",  # a non-negative integer
@@ -62,10 +66,16 @@ class Arg:
     kind: Kind
     default: Any = REQUIRED
     keyword_only: bool = False
+    #: faces whose default differs from ``default``: (face, default) pairs
+    face_defaults: tuple[tuple[Face, Any], ...] = ()
 
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
+
+    def default_on(self, face: Face) -> Any:
+        """The default on one face."""
+        return dict(self.face_defaults).get(face, self.default)
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,8 @@ class Op:
     threads: bool = False
     #: the Keras layer (gilfree.keras) that calls the op, if any
     keras_layer: str | None = None
+    #: the faces that have the op
+    faces: tuple[Face, ...] = FACES
 
     def arg(self, name: str) -> Arg:
         for a in self.args:
@@ -209,6 +221,29 @@ OPS: tuple[Op, ...] = (
         "each field's dtype from schema",
         "fixed-size records to one array per field",
     ),
+    Op(
+        "decode_tiff",
+        "decode",
+        (
+            Arg("contents", "bytes"),
+            # TensorFlow needs the output's dtype when the graph is built; the NumPy faces
+            # take the file's own by default.
+            Arg("dtype", "element_dtype", face_defaults=(("numpy", None), ("reference", None))),
+            _kw("page", "int", 0),
+            _kw("window", "window", None),
+            _kw("shape", "shape", None),
+        ),
+        "dtype (the file's sample type must match; NumPy faces: the file's by default)",
+        "one page of a TIFF or GeoTIFF file, or a window of it, to [height, width, bands]",
+    ),
+    Op(
+        "tiff_info",
+        "decode",
+        (Arg("contents", "bytes"), Arg("page", "int", 0)),
+        "a dict",
+        "what a TIFF page holds: size, bands, dtype, layout, codec and GeoTIFF fields",
+        faces=("numpy", "reference"),
+    ),
     # --- geometry (docs/geometry-spec.md)
     _matrix_warp("warp_affine", "affine warp, like cv2.warpAffine"),
     _matrix_warp("warp_perspective", "perspective warp, like cv2.warpPerspective"),
@@ -288,6 +323,10 @@ FACE_ARGS: tuple[tuple[str, Arg, str], ...] = (
 )
 
 
-def names(family: Family | None = None) -> list[str]:
-    """The ops' names (of one family), sorted."""
-    return sorted(op.name for op in OPS if family is None or op.family == family)
+def names(family: Family | None = None, face: Face | None = None) -> list[str]:
+    """The ops' names (of one family, on one face), sorted."""
+    return sorted(
+        op.name
+        for op in OPS
+        if (family is None or op.family == family) and (face is None or face in op.faces)
+    )

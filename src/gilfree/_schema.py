@@ -101,10 +101,15 @@ def parse_schema(schema: Any) -> Schema:
     return Schema(record_bytes=int(dt.itemsize), fields=tuple(fields))
 
 
-def shape_arg(shape: Any) -> list[int] | None:
-    """The ``shape`` argument of decode_npy as ints, -1 meaning any size."""
+def shape_arg(shape: Any, rank: int | None = None) -> list[int] | None:
+    """The ``shape`` argument of a decoder as ints, -1 meaning any size; with ``rank``, it
+    must have that many dims (decode_tiff: 3)."""
     if shape is None:
         return None
+    if isinstance(shape, str) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"shape is {shape!r}; expected a sequence of ints (None for any size)")
+    if rank is not None and len(shape) != rank:
+        raise ValueError(f"shape is {list(shape)!r}; expected {rank} dims (height, width, bands)")
     dims = []
     for i, d in enumerate(shape):
         if d is None:
@@ -115,4 +120,32 @@ def shape_arg(shape: Any) -> list[int] | None:
         if d < -1:
             raise ValueError(f"shape[{i}] is {d}; expected a size >= 0, or -1 or None for any size")
         dims.append(int(d))
+    return dims
+
+
+def window_arg(window: Any) -> list[int] | None:
+    """decode_tiff's ``window``, None or (row, col, height, width), as 4 ints; the core
+    checks the values against the page."""
+    if window is None:
+        return None
+    if isinstance(window, str) or not hasattr(window, "__len__"):
+        raise TypeError(f"window is {window!r}; expected None or (row, col, height, width)")
+    if len(window) != 4:
+        raise ValueError(f"window is {tuple(window)!r}; expected (row, col, height, width)")
+    out = []
+    for i, v in enumerate(window):
+        if isinstance(v, bool | np.bool_) or not isinstance(v, int | np.integer):
+            raise TypeError(f"window[{i}] is {v!r}; expected an int")
+        out.append(int(v))
+    return out
+
+
+def tiff_static_shape(shape: list[int] | None, window: list[int] | None) -> list[int | None]:
+    """decode_tiff's static [height, width, bands] on the TensorFlow faces: ``shape`` where
+    it gives a size, else the window's height and width."""
+    dims: list[int | None] = [None, None, None]
+    if window is not None:
+        dims[0], dims[1] = window[2], window[3]
+    if shape is not None:
+        dims = [d if s < 0 else s for d, s in zip(dims, shape, strict=True)]
     return dims

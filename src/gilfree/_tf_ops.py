@@ -421,6 +421,57 @@ def decode_records(
         return {f.name: a for f, a in zip(s.fields, arrays, strict=True)}
 
 
+@tf.autograph.experimental.do_not_convert
+def decode_tiff(
+    contents: Any,
+    dtype: Any,
+    *,
+    page: Any = 0,
+    window: Any = None,
+    shape: Sequence[int | None] | None = None,
+    name: str | None = None,
+) -> tf.Tensor:
+    """Decodes one page of a TIFF or GeoTIFF file (a scalar string tensor), or a window of
+    it, to a ``[height, width, bands]`` tensor in native byte order.
+
+    Classic TIFF and BigTIFF in either byte order; strips or tiles; contiguous or separate
+    planes (interleaved on the way out); any number of bands; 8- to 64-bit unsigned,
+    signed and float samples (float16 included); no compression, LZW, Deflate, PackBits
+    and ZSTD (when the build found libzstd: ``python -m gilfree info``), with predictor 2
+    or 3. ``dtype`` must be the file's sample type. ``page`` picks a page of a multi-page
+    file; ``window=(row, col, height, width)`` decodes only the strips or tiles it
+    touches. ``shape`` (None or -1 for any size) is checked against the result and sets
+    the static shape, as the window's height and width do when given as ints.
+    ``gilfree.numpy.tiff_info`` reads a page's size, layout and GeoTIFF fields.
+
+    Example:
+        >>> import io, numpy as np, tifffile, gilfree
+        >>> f = io.BytesIO(); tifffile.imwrite(f, np.uint16([[1, 2], [3, 4]]), compression="lzw")
+        >>> gilfree.decode_tiff(f.getvalue(), "uint16", window=(0, 1, 2, 1)).numpy()[..., 0]
+        array([[2],
+               [4]], dtype=uint16)
+    """
+    with tf.name_scope(name or "decode_tiff"):
+        out_type = _element_type(dtype, "dtype")
+        dims = _checked(_schema.shape_arg, shape, 3)
+        if isinstance(window, tf.Tensor | tf.Variable):
+            bounds, static_window = tf.reshape(tf.cast(window, tf.int64), [-1]), None
+        else:
+            static_window = _checked(_schema.window_arg, window)
+            bounds = np.array(static_window or [], np.int64)
+        if isinstance(page, tf.Tensor | tf.Variable):
+            page = tf.cast(page, tf.int64)
+        else:
+            page = np.int64(_checked(_args.int_arg, "page", page))
+        return load_ops().gilfree_decode_tiff(
+            tf.convert_to_tensor(contents, tf.string),
+            page,
+            bounds,
+            dtype=out_type,
+            shape=tf.TensorShape(_schema.tiff_static_shape(dims, static_window)),
+        )
+
+
 # --- geometry (docs/geometry-spec.md) ---------------------------------------------
 
 _IMAGE_DTYPES = (tf.uint8, tf.uint16, tf.int16, tf.float16, tf.bfloat16, tf.float32)

@@ -45,9 +45,9 @@ from typing import Any, cast
 import numpy as np
 import tensorflow as tf
 
-from gilfree import _args, _optable, reference
+from gilfree import _args, _optable, _schema, reference
 
-__all__ = _optable.names()
+__all__ = _optable.names(face="fallback")
 
 _INPUT_DTYPES = (tf.uint8, tf.uint16, tf.int16, tf.int32, tf.float16, tf.float32, tf.bfloat16)
 _OUTPUT_DTYPES = (tf.float32, tf.float16, tf.bfloat16)
@@ -326,6 +326,57 @@ def decode_npy(
     y = tf.py_function(run, [contents], Tout=tf.as_dtype(np_dtype))
     if wanted is not None:
         y.set_shape(wanted)
+    return y
+
+
+def decode_tiff(
+    contents: Any,
+    dtype: Any,
+    *,
+    page: Any = 0,
+    window: Any = None,
+    shape: Sequence[int | None] | None = None,
+) -> tf.Tensor:
+    """Decodes one page of a TIFF file, or a window of it, to ``[height, width, bands]``
+    (py_function).
+
+    See :func:`gilfree.reference.decode_tiff` for the arguments and boundary rules; ``page``
+    and ``window`` may be tensors. The static shape is ``shape`` where it gives sizes, and
+    the window's height and width when it is given as ints.
+
+    Example:
+      >>> import io, tifffile
+      >>> f = io.BytesIO()
+      >>> tifffile.imwrite(f, np.float32([[1.5, 2.5]]))
+      >>> decode_tiff(tf.constant(f.getvalue()), tf.float32)[..., 0]
+      <tf.Tensor: shape=(1, 2), dtype=float32, numpy=array([[1.5, 2.5]], dtype=float32)>
+    """
+    contents = _string_input(contents, (0,), "a scalar string")
+    static_window = None
+    with _as_invalid_argument():
+        np_dtype = reference.check_decode_dtype("dtype", dtype)
+        wanted = _schema.shape_arg(shape, 3)
+        if not isinstance(window, tf.Tensor | tf.Variable):
+            static_window = _schema.window_arg(window)
+        if not isinstance(page, tf.Tensor | tf.Variable):
+            page = _args.int_arg("page", page)
+    bounds = tf.zeros([0], tf.int64) if static_window is None else static_window
+    if isinstance(window, tf.Tensor | tf.Variable):
+        bounds = tf.reshape(tf.cast(window, tf.int64), [-1])
+
+    def run(c: tf.Tensor, p: tf.Tensor, w: tf.Tensor) -> np.ndarray:
+        box = w.numpy().tolist()
+        return _call_reference(
+            reference.decode_tiff,
+            c.numpy(),
+            np_dtype,
+            page=int(p.numpy()),
+            window=box or None,
+            shape=wanted,
+        )
+
+    y = tf.py_function(run, [contents, tf.cast(page, tf.int64), bounds], Tout=tf.as_dtype(np_dtype))
+    y.set_shape(_schema.tiff_static_shape(wanted, static_window))
     return y
 
 

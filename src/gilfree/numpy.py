@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from gilfree import _args, _geometry, _native, _optable, _schema
 
-__all__ = [*_optable.names(), "simd_level"]
+__all__ = [*_optable.names(face="numpy"), "simd_level"]
 
 Params = float | Sequence[float] | npt.ArrayLike
 
@@ -153,6 +153,51 @@ def decode_records(
         _args.int_arg("footer_bytes", footer_bytes),
     )
     return {f.name: a for f, a in zip(s.fields, arrays, strict=True)}
+
+
+def decode_tiff(
+    contents: Bytes,
+    dtype: Any = None,
+    *,
+    page: int = 0,
+    window: Sequence[int] | None = None,
+    shape: Sequence[int | None] | None = None,
+) -> np.ndarray:
+    """Decodes one page of a TIFF file, or a window of it, to [height, width, bands]. See
+    ``gilfree.decode_tiff``; ``dtype=None`` takes the file's sample type.
+
+    Example:
+        >>> import io, numpy as np, tifffile, gilfree.numpy
+        >>> f = io.BytesIO(); tifffile.imwrite(f, np.uint16([[1, 2], [3, 4]]), compression="zlib")
+        >>> gilfree.numpy.decode_tiff(f.getvalue(), window=(1, 0, 1, 2))[..., 0].tolist()
+        [[3, 4]]
+    """
+    return _native.decode_tiff(
+        contents,
+        None if dtype is None else _schema.element_type(dtype, "dtype").name,
+        _args.int_arg("page", page),
+        _schema.window_arg(window),
+        _schema.shape_arg(shape, rank=3),
+    )
+
+
+def tiff_info(contents: Bytes, page: int = 0) -> dict[str, Any]:
+    """What page ``page`` of a TIFF file holds, without decoding it: ``height``, ``width``,
+    ``bands``, ``dtype``, ``pages``, ``compression``, ``predictor``, ``tiled`` and
+    ``tile_shape`` or ``rows_per_strip``, ``planar``, and the GeoTIFF fields ``nodata``,
+    ``geotransform`` (GDAL order), ``epsg`` and ``raster_type`` (docs/decoding-spec.md).
+
+    Example:
+        >>> import io, numpy as np, tifffile, gilfree.numpy
+        >>> tile = np.zeros((4, 6, 13), np.uint16)
+        >>> f = io.BytesIO()
+        >>> layout = {"photometric": "minisblack", "planarconfig": "contig"}
+        >>> tifffile.imwrite(f, tile, tile=(16, 16), **layout)
+        >>> info = gilfree.numpy.tiff_info(f.getvalue())
+        >>> info["height"], info["width"], info["bands"], info["dtype"], info["tile_shape"]
+        (4, 6, 13, dtype('uint16'), (16, 16))
+    """
+    return _native.tiff_info(contents, _args.int_arg("page", page))
 
 
 # --- geometry (docs/geometry-spec.md) ---------------------------------------------

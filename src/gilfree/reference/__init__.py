@@ -23,8 +23,9 @@ available on the TensorFlow faces (``TypeError`` here).
 Zero-size input: an empty array of the same shape is returned, after the
 parameters have been validated.
 
-The record decoders (``decode_npy``, ``decode_npz``, ``decode_records``) follow
-``docs/decoding-spec.md``; they live in ``npy``, ``npz`` and ``records``.
+The decoders (``decode_npy``, ``decode_npz``, ``decode_records``, ``decode_tiff`` and
+``tiff_info``) follow ``docs/decoding-spec.md``; they live in ``npy``, ``npz``, ``records``
+and ``tiff``.
 
 The geometry ops (``warp_affine``, ``warp_perspective``, ``projective_transform``,
 ``remap``, ``polynomial_warp``, ``rotate`` and the ``fit_polynomial`` helper) follow
@@ -129,5 +130,12 @@ from gilfree.reference.records import (
     check_skip,
     decode_records,
 )
+from gilfree.reference.tiff import (
+    TIFF_COMPRESSIONS,
+    TIFF_MAX_EXPANSION,
+    decode_tiff,
+    read_tiff_page,
+    tiff_info,
+)
 
-__all__ = _optable.names()
+__all__ = _optable.names(face="reference")

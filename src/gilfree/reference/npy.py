@@ -120,6 +120,17 @@ def check_shape_arg(shape: Sequence[int | None] | None) -> tuple[int | None, ...
     return tuple(out)
 
 
+def check_shape_matches(
+    actual: Sequence[int], wanted: Sequence[int | None] | None, what: str = "contents has"
+) -> None:
+    """A decoded shape against the ``shape`` argument (None: any size): else ValueError."""
+    if wanted is not None and (
+        len(wanted) != len(actual)
+        or any(w is not None and w != h for w, h in zip(wanted, actual, strict=True))
+    ):
+        raise ValueError(f"{what} shape {_shape_text(actual)}, but shape is {_shape_text(wanted)}")
+
+
 def _shape_text(shape: Sequence[int | None]) -> str:
     """A shape as Python writes a tuple, with ``?`` for "any": (2, ?, 4), (6,), ()."""
     dims = ["?" if d is None else str(d) for d in shape]
@@ -309,14 +320,7 @@ def decode_npy(
         raise ValueError(
             f"contents holds {have.name} (descr {header.descr!r}), but dtype is {want.name}"
         )
-    if wanted_shape is not None and (
-        len(wanted_shape) != len(header.shape)
-        or any(w is not None and w != h for w, h in zip(wanted_shape, header.shape, strict=True))
-    ):
-        raise ValueError(
-            f"contents has shape {_shape_text(header.shape)}, but shape is "
-            f"{_shape_text(wanted_shape)}"
-        )
+    check_shape_matches(header.shape, wanted_shape)
     available = len(buf) - header.data_offset
     if available < header.nbytes:
         raise ValueError(
