@@ -237,3 +237,41 @@ def test_info_reports_the_codecs() -> None:
     from gilfree.__main__ import collect
 
     assert ("zstd" in collect()["tiff codecs"].split(", ")) == HAS_ZSTD
+
+
+def test_list_files_read_file_decode_tiff_pipeline(tmp_path) -> None:
+    """README (Record decoding): list_files -> read_file -> decode_tiff in tf.data, with a
+    static shape, gives tifffile's arrays."""
+    import tensorflow as tf
+
+    import gilfree
+
+    tiles = {}
+    for i in range(6):
+        tile = tiff_files.sample("u2", (32, 32, 13), seed=i)
+        path = tmp_path / f"tile{i}.tif"
+        path.write_bytes(
+            tiff_files.write(
+                tile,
+                photometric="minisblack",
+                planarconfig="contig",
+                compression="zlib",
+                predictor=2,
+                tile=(16, 16),
+            )
+        )
+        tiles[str(path).encode()] = tile
+    ds = (
+        tf.data.Dataset.list_files(str(tmp_path / "*.tif"), shuffle=False)
+        .map(lambda p: (p, tf.io.read_file(p)))
+        .map(
+            lambda p, b: (p, gilfree.decode_tiff(b, tf.uint16, shape=(32, 32, 13))),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    )
+    assert ds.element_spec[1].shape.as_list() == [32, 32, 13]
+    seen = 0
+    for path, image in ds:
+        assert_same(image.numpy(), tiles[path.numpy()])
+        seen += 1
+    assert seen == len(tiles)

@@ -124,3 +124,16 @@ def test_examples_stretch_and_normalize_13_band_uint16_tiles(name):
         got = np.stack([example.preprocess(t) for t in tiles])
     want = np.stack([numpy_stretch_then_normalize(t, example.MEAN, example.STD) for t in tiles])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+def test_geotiff_pipeline(capsys):
+    """README (Record decoding): the GeoTIFF example decodes tiles and chips of a scene in
+    tf.data (its main() checks them against tifffile first) and reads the GeoTIFF fields."""
+    pytest.importorskip("tifffile")
+    pytest.importorskip("imagecodecs")
+    example = load_example("geotiff_pipeline")
+    args = ["--tiles", "3", "--size", "48", "--scene-size", "768", "--repeats", "1"]
+    results = example.main(args)
+    check_results(results, 3)
+    out = capsys.readouterr().out
+    assert "nodata 0.0, EPSG 32633" in out and "9 chips through tf.data" in out

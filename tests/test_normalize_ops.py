@@ -651,3 +651,21 @@ def test_ranges_whose_scale_float32_cannot_hold_count_as_no_range():
     close = np.array([[[1.0], [1.0 + 2**-23]]], np.float32)
     y = run_face("numpy", "minmax_scale", close, dtype="float32")
     np.testing.assert_array_equal(np.asarray(y).ravel(), [0.0, 1.0])
+
+
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_standardize_gives_the_same_bits_for_a_strided_view(per_channel):
+    """A strided view gives the bits of the contiguous array (found by the property
+    tests: the moments were summed over whole spans when contiguous and row by row when
+    gathered, in another order of additions)."""
+    import gilfree.numpy as gnp
+
+    rng = np.random.default_rng(20261207)
+    for _ in range(20):
+        x = rng.standard_normal((2, 5, 13)) * 10.0 ** rng.integers(-3, 4, (1, 1, 13))
+        x = x.astype(np.float32)
+        strided = np.zeros((2, 10, 13), np.float32)[:, ::2]
+        strided[...] = x
+        want = gnp.standardize(x, per_channel=per_channel)
+        got = gnp.standardize(strided, per_channel=per_channel)
+        np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))

@@ -1076,9 +1076,14 @@ Status StandardizeAffine(const ConstImage& x, const StandardizeParams& params,
       g, parallel_for, 2 * period, kStatsUnitElements,
       [&](double* slot, int64_t b, int64_t r0, int64_t r1) {
         std::vector<unsigned char> scratch;
-        ForEachSpan(x, b, r0, r1, &scratch, [&](const void* span, int64_t n, int64_t) {
-          k.moments(x.dtype, span, n, period, shift.data() + b * period, slot, slot + period);
-        });
+        // One row per call whatever the layout: the kernel's order of additions
+        // depends on its spans, and a strided view (gathered row by row) must
+        // give the bits of a contiguous array.
+        for (int64_t r = r0; r < r1; ++r) {
+          ForEachSpan(x, b, r, r + 1, &scratch, [&](const void* span, int64_t n, int64_t) {
+            k.moments(x.dtype, span, n, period, shift.data() + b * period, slot, slot + period);
+          });
+        }
       },
       [&](int64_t b, const double* slots, int64_t count) {
         const double n = static_cast<double>(g.height * g.width);
