@@ -17,9 +17,11 @@ thread) before TensorFlow is imported. It measures, in one run:
   4. tf.data pipelines reading a folder of .npy files (list_files -> read_file -> decode),
      gilfree.decode_npy against the py_function fallback, in subprocesses pinned to 1 and to
      2 cores;
-  5. decode_tiff of a 13-band uint16 512x512 tile as GeoTIFF writers store it (deflate,
-     LZW or ZSTD with predictor 2, tiled or in strips; uncompressed), and of a 256x256
-     window of it, against tifffile.imread (with imagecodecs, one worker thread).
+  5. decode_tiff of a 13-band uint16 1024x1024 image in 256x256 tiles (uncompressed, or
+     Deflate, LZW or ZSTD with predictor 2), and of a 256x256 window of it, against
+     tifffile (with imagecodecs, one worker thread) and rasterio (GDAL, from a MemoryFile)
+     when it is installed; then one 256x256 window of a 4096x4096x13 scene against the
+     whole scene.
 
 It prints a table per part, a list of targets (met or not) and writes a JSON file with the
 machine description. The helpers (pinning, timing, machine description, load monitor) are those
@@ -298,76 +300,148 @@ def bench_npz(
 # 5. decode_tiff against tifffile
 # --------------------------------------------------------------------------------------------
 
-#: (label, tifffile.imwrite arguments): how satellite tiles are commonly stored.
+#: (label, tifffile.imwrite arguments): how satellite scenes are commonly stored.
 TIFF_LAYOUTS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("deflate+pred2 tiled 256", {"compression": "zlib", "predictor": 2, "tile": (256, 256)}),
-    ("lzw+pred2 strips", {"compression": "lzw", "predictor": 2, "rowsperstrip": 16}),
-    ("zstd+pred2 tiled 256", {"compression": "zstd", "predictor": 2, "tile": (256, 256)}),
-    ("uncompressed strips", {"rowsperstrip": 64}),
+    ("uncompressed", {}),
+    ("deflate+pred2", {"compression": "zlib", "predictor": 2}),
+    ("lzw+pred2", {"compression": "lzw", "predictor": 2}),
+    ("zstd+pred2", {"compression": "zstd", "predictor": 2}),
 )
+TIFF_SIDE = 1024
+TIFF_SCENE_SIDE = 4096
+
+
+def write_tiff(image: Any, **kwargs: Any) -> bytes:
+    import tifffile
+
+    buf = io.BytesIO()
+    tifffile.imwrite(
+        buf, image, photometric="minisblack", planarconfig="contig", tile=(256, 256), **kwargs
+    )
+    return buf.getvalue()
+
+
+def tiff_peers(raw: bytes) -> dict[str, Callable[[Any], Any]]:
+    """The other readers of a file, as functions of a window (None: the whole page):
+    tifffile (it has no window read: it decodes the page and slices it) and rasterio."""
+    import tifffile
+
+    def with_tifffile(window: Any) -> Any:
+        with tifffile.TiffFile(io.BytesIO(raw)) as f:
+            page = f.asarray(maxworkers=1)
+        if window is None:
+            return page
+        r, c, h, w = window
+        return page[r : r + h, c : c + w]
+
+    peers: dict[str, Callable[[Any], Any]] = {
+        "tifffile.TiffFile(...).asarray(maxworkers=1)": with_tifffile
+    }
+    try:
+        import numpy as np
+        import rasterio
+        from rasterio.io import MemoryFile
+        from rasterio.windows import Window
+    except ImportError:
+        return peers
+
+    def with_rasterio(window: Any) -> Any:
+        with rasterio.Env(GDAL_NUM_THREADS=1), MemoryFile(raw) as mem, mem.open() as ds:
+            box = None if window is None else Window(window[1], window[0], window[3], window[2])
+            return np.moveaxis(ds.read(window=box), 0, -1)
+
+    peers["rasterio (MemoryFile, ds.read)"] = with_rasterio
+    return peers
 
 
 def bench_tiff(
     tf: Any, repeats: int, min_s: float, problems: list[str]
 ) -> tuple[list[Row], list[Target]]:
     try:
-        import tifffile
+        import tifffile  # noqa: F401
     except ImportError:
         print("5. decode_tiff: skipped (tifffile is not installed: pip install '.[bench]')")
         return [], []
-
     import gilfree
     import gilfree.numpy as gnp
     from gilfree import _native
 
-    image = structured_uint16((512, 512, 13), SEED + 5)
+    image = structured_uint16((TIFF_SIDE, TIFF_SIDE, 13), SEED + 5)
     rows: list[Row] = []
     targets: list[Target] = []
     for label, kwargs in TIFF_LAYOUTS:
         if kwargs.get("compression") == "zstd" and not _native.tiff_has_zstd():
             print(f"5. decode_tiff {label}: skipped (this build has no ZSTD codec)")
             continue
-        buf = io.BytesIO()
-        tifffile.imwrite(buf, image, photometric="minisblack", planarconfig="contig", **kwargs)
-        raw = buf.getvalue()
+        raw = write_tiff(image, **kwargs)
         raw_tf = tf.constant(raw)
-        for window, want in ((None, image), ((128, 128, 256, 256), image[128:384, 128:384])):
+        peers = tiff_peers(raw)
+        for window in (None, (384, 384, 256, 256)):
+            want = image if window is None else image[384:640, 384:640]
             case = f"decode_tiff {label}" + ("" if window is None else " window 256x256")
             tf_fn = tf.function(lambda t, w=window: gilfree.decode_tiff(t, "uint16", window=w))
-
-            def peer(raw: bytes = raw, window: Any = window) -> Any:
-                with tifffile.TiffFile(io.BytesIO(raw)) as f:
-                    if window is None:
-                        return f.asarray(maxworkers=1)
-                    r, c, h, w = window
-                    # tifffile has no window read: whole tiles or strips, then the slice.
-                    return f.asarray(maxworkers=1)[r : r + h, c : c + w]
-
-            for face, got in (
-                ("gilfree.numpy", gnp.decode_tiff(raw, window=window)),
-                ("gilfree (TF, tf.function)", tf_fn(raw_tf)),
-                ("tifffile", peer()),
-            ):
-                same_arrays(f"{case} {face}", got, want, problems)
+            got = {
+                "gilfree.numpy": gnp.decode_tiff(raw, window=window),
+                "gilfree (TF, tf.function)": tf_fn(raw_tf),
+            }
+            got.update({name: peer(window) for name, peer in peers.items()})
+            for face, out in got.items():
+                same_arrays(f"{case} {face}", out, want, problems)
             fns: dict[str, Callable[[], object]] = {
                 "gilfree.numpy.decode_tiff": lambda raw=raw, w=window: gnp.decode_tiff(
                     raw, window=w
                 ),
                 "gilfree.decode_tiff (TF op, in tf.function)": lambda f=tf_fn, t=raw_tf: f(t),
-                "tifffile.TiffFile(...).asarray(maxworkers=1)": peer,
             }
+            fns.update({name: functools.partial(peer, window) for name, peer in peers.items()})
             group = timed_rows(case, fns, "MB/s", want.nbytes / 1e6, repeats, min_s)
-            baseline = group[2]
             print_case(
-                f"5. {case}: uint16 512x512x13 (file {len(raw) / MiB:.2f} MiB); "
-                "throughput = decoded MB/s",
+                f"5. {case}: uint16 {TIFF_SIDE}x{TIFF_SIDE}x13 in 256x256 tiles "
+                f"(file {len(raw) / MiB:.2f} MiB); throughput = decoded MB/s",
                 group,
-                baseline,
+                group[2],
             )
-            targets += speedup_targets(case, group[:1], baseline, 1.0, "speedup_vs_tifffile")
-            _bn.note_speedups(group[1:2], baseline, "speedup_vs_tifffile")
+            for peer in group[2:]:
+                targets += speedup_targets(case, group[:1], peer, 1.0, f"speedup_vs_{peer.impl}")
+            _bn.note_speedups(group[1:2], group[2], "speedup_vs_tifffile")
             rows += group
-    return rows, targets
+    rows_, targets_ = bench_tiff_scene(repeats, min_s, problems)
+    return rows + rows_, targets + targets_
+
+
+def bench_tiff_scene(
+    repeats: int, min_s: float, problems: list[str]
+) -> tuple[list[Row], list[Target]]:
+    """One 256x256 window of a large tiled scene against the whole scene (NumPy face)."""
+    import numpy as np
+
+    import gilfree.numpy as gnp
+
+    side = TIFF_SCENE_SIDE
+    scene = np.tile(structured_uint16((1024, 1024, 13), SEED + 6), (side // 1024, side // 1024, 1))
+    raw = write_tiff(scene, compression="zlib", predictor=2)
+    window = (side // 2, side // 2, 256, 256)
+    same_arrays(
+        "decode_tiff scene window",
+        gnp.decode_tiff(raw, window=window),
+        scene[side // 2 : side // 2 + 256, side // 2 : side // 2 + 256],
+        problems,
+    )
+    case = f"decode_tiff {side}x{side}x13 scene, deflate+pred2"
+    fns: dict[str, Callable[[], object]] = {
+        "gilfree.numpy.decode_tiff, one 256x256 window": lambda: gnp.decode_tiff(
+            raw, window=window
+        ),
+        "gilfree.numpy.decode_tiff, the whole scene": lambda: gnp.decode_tiff(raw),
+    }
+    group = timed_rows(case, fns, "MB/s", 256 * 256 * 13 * 2 / 1e6, repeats, min_s)
+    print_case(
+        f"5. {case} (file {len(raw) / MiB:.0f} MiB): a window against the whole scene; "
+        "throughput = the window's MB/s",
+        group,
+        group[1],
+    )
+    return group, speedup_targets(case, group[:1], group[1], 50.0, "speedup_vs_whole_scene")
 
 
 # --------------------------------------------------------------------------------------------

@@ -258,6 +258,11 @@ struct LzwTable {
   int32_t length[4096];
 };
 
+// Bytes DecodeLzw may write past out_size (the caller's buffer has them): an
+// entry's string is copied 16 bytes at a time, the last step running over.
+constexpr int64_t kLzwSlack = 16;
+
+// `out_size` bytes of output in a buffer of out_size + kLzwSlack bytes.
 Status DecodeLzw(const uint8_t* in, int64_t n, uint8_t* out, int64_t out_size, LzwTable* t) {
   if (n >= 2 && in[0] == 0 && (in[1] & 1)) {
     return Bad("LZW data is in the old-style (LSB-first, pre-TIFF 6.0) form, which is not supported");
@@ -300,8 +305,12 @@ Status DecodeLzw(const uint8_t* in, int64_t n, uint8_t* out, int64_t out_size, L
       if (len > out_size - written) {
         return Bad("LZW data decodes to more than the " + Str(out_size) + " bytes of its chunk");
       }
-      // The entry's string ends before `written`: no overlap.
-      std::memcpy(out + written, out + t->start[code], static_cast<size_t>(len));
+      // The entry's string ends before `written`, at least len bytes back:
+      // 16-byte steps read each step's bytes before writing them, and what
+      // they write past the string is written again by the codes after it.
+      const uint8_t* from = out + t->start[code];
+      uint8_t* to = out + written;
+      for (int32_t k = 0; k < len; k += 16) std::memmove(to + k, from + k, 16);
     } else if (code == next && prev >= 0 && next < 4096) {
       // The string being defined: prev's string and its own first byte,
       // which is prev's string continued one byte (an overlapping copy).
@@ -987,7 +996,9 @@ Status DecodeTiff(const uint8_t* data, int64_t size, const TiffInfo& info, const
             rows_at = scratch.data();
           }
         } else {
-          if (static_cast<int64_t>(scratch.size()) < need) scratch.resize(static_cast<size_t>(need));
+          if (static_cast<int64_t>(scratch.size()) < need + kLzwSlack) {
+            scratch.resize(static_cast<size_t>(need + kLzwSlack));
+          }
           switch (info.compression) {
             case 5:
               if (!lzw) lzw.reset(new LzwTable());
