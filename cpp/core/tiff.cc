@@ -402,21 +402,26 @@ Status DecodeZstd(const uint8_t* in, int64_t n, uint8_t* out, int64_t out_size, 
 
 template <typename U>
 void UndoHorizontal(uint8_t* row, int64_t samples, int64_t stride) {
-  // Through memcpy: the row need not be aligned for U.
-  for (int64_t i = stride; i < samples; ++i) {
-    U a, b;
-    std::memcpy(&a, row + (i - stride) * sizeof(U), sizeof(U));
-    std::memcpy(&b, row + i * sizeof(U), sizeof(U));
-    b = static_cast<U>(a + b);
-    std::memcpy(row + i * sizeof(U), &b, sizeof(U));
+  // Pixel after pixel; within a pixel each sample adds the same sample of the
+  // pixel before, which does not overlap it (the compiler vectorizes this
+  // loop). Through memcpy: the row need not be aligned for U.
+  for (int64_t i = stride; i < samples; i += stride) {
+    const int64_t n = std::min(stride, samples - i);
+    uint8_t* __restrict cur = row + i * static_cast<int64_t>(sizeof(U));
+    const uint8_t* __restrict before = cur - stride * static_cast<int64_t>(sizeof(U));
+    for (int64_t c = 0; c < n; ++c) {
+      U a, b;
+      std::memcpy(&a, before + c * sizeof(U), sizeof(U));
+      std::memcpy(&b, cur + c * sizeof(U), sizeof(U));
+      b = static_cast<U>(a + b);
+      std::memcpy(cur + c * sizeof(U), &b, sizeof(U));
+    }
   }
 }
 
 void UndoHorizontalRow(uint8_t* row, int64_t samples, int64_t stride, int itemsize) {
   switch (itemsize) {
-    case 1:
-      for (int64_t i = stride; i < samples; ++i) row[i] = static_cast<uint8_t>(row[i] + row[i - stride]);
-      break;
+    case 1: UndoHorizontal<uint8_t>(row, samples, stride); break;
     case 2: UndoHorizontal<uint16_t>(row, samples, stride); break;
     case 4: UndoHorizontal<uint32_t>(row, samples, stride); break;
     case 8: UndoHorizontal<uint64_t>(row, samples, stride); break;
