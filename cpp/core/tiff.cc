@@ -443,6 +443,19 @@ void UndoFloatRow(uint8_t* row, int64_t samples, int64_t stride, int itemsize, u
   }
 }
 
+// One band's row of a separate page into its place in interleaved pixels
+// (`pixel_out` bytes apart), byte-swapped when `swap`.
+template <int kSize>
+void ScatterBand(const uint8_t* src, uint8_t* dst, int64_t cols, int64_t pixel_out, bool swap) {
+  for (int64_t x = 0; x < cols; ++x, src += kSize, dst += pixel_out) {
+    if (swap) {
+      CopySwapped(src, dst, 1, kSize);
+    } else {
+      std::memcpy(dst, src, kSize);
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // The page's chunk grid.
 
@@ -1062,32 +1075,11 @@ Status DecodeTiff(const uint8_t* data, int64_t size, const TiffInfo& info, const
               std::memcpy(d_row, s_row, static_cast<size_t>(cols * pixel_out));
             }
           } else {
-            const uint8_t* sp = s_row;
-            uint8_t* dp = d_row;
             switch (isz) {
-              case 1:
-                for (int64_t x = 0; x < cols; ++x, ++sp, dp += pixel_out) *dp = *sp;
-                break;
-              case 2:
-                if (need_swap) {
-                  for (int64_t x = 0; x < cols; ++x, sp += 2, dp += pixel_out) CopySwapped(sp, dp, 1, 2);
-                } else {
-                  for (int64_t x = 0; x < cols; ++x, sp += 2, dp += pixel_out) std::memcpy(dp, sp, 2);
-                }
-                break;
-              case 4:
-                if (need_swap) {
-                  for (int64_t x = 0; x < cols; ++x, sp += 4, dp += pixel_out) CopySwapped(sp, dp, 1, 4);
-                } else {
-                  for (int64_t x = 0; x < cols; ++x, sp += 4, dp += pixel_out) std::memcpy(dp, sp, 4);
-                }
-                break;
-              default:
-                if (need_swap) {
-                  for (int64_t x = 0; x < cols; ++x, sp += 8, dp += pixel_out) CopySwapped(sp, dp, 1, 8);
-                } else {
-                  for (int64_t x = 0; x < cols; ++x, sp += 8, dp += pixel_out) std::memcpy(dp, sp, 8);
-                }
+              case 1: ScatterBand<1>(s_row, d_row, cols, pixel_out, false); break;
+              case 2: ScatterBand<2>(s_row, d_row, cols, pixel_out, need_swap); break;
+              case 4: ScatterBand<4>(s_row, d_row, cols, pixel_out, need_swap); break;
+              default: ScatterBand<8>(s_row, d_row, cols, pixel_out, need_swap);
             }
           }
         }

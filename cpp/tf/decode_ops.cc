@@ -58,16 +58,23 @@ absl::Status ScalarContents(OpKernelContext* ctx, const tstring** out) {
 
 const uint8_t* Data(const tstring& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
+// A decoded array's dims (`rank` of them, described as `what`) against the
+// op's `shape` attribute, where -1 is any size; an unknown rank takes anything.
+absl::Status CheckShapeAttr(const PartialTensorShape& shape, const int64_t* dims, int rank, const char* what) {
+  if (shape.unknown_rank()) return absl::OkStatus();
+  std::vector<int64_t> expected(shape.dims());
+  for (int i = 0; i < shape.dims(); ++i) expected[i] = shape.dim_size(i);
+  return ToTf(CheckDecodedShape(dims, rank, what, expected.data(), shape.dims()));
+}
+
 // Decodes one .npy image into a new output `index`.
 absl::Status DecodeNpyInto(OpKernelContext* ctx, int index, const uint8_t* data, int64_t size,
                            DType dtype, const PartialTensorShape* shape) {
   NpyHeader h;
   TF_RETURN_IF_ERROR(ToTf(ParseNpyHeader(data, size, &h)));
   TF_RETURN_IF_ERROR(ToTf(CheckNpyDType(h, dtype)));
-  if (shape != nullptr && !shape->unknown_rank()) {
-    std::vector<int64_t> dims(shape->dims());
-    for (int i = 0; i < shape->dims(); ++i) dims[i] = shape->dim_size(i);
-    TF_RETURN_IF_ERROR(ToTf(CheckNpyShape(h, dims.data(), shape->dims())));
+  if (shape != nullptr) {
+    TF_RETURN_IF_ERROR(CheckShapeAttr(*shape, h.shape.data(), static_cast<int>(h.shape.size()), "a .npy array"));
   }
   TensorShape out_shape;
   TF_RETURN_IF_ERROR(TensorShape::BuildTensorShape(h.shape, &out_shape));
@@ -234,11 +241,7 @@ class DecodeTiffOp : public DTypeAndShapeOp {
     const int64_t* bounds = window.dim_size(0) == 4 ? window.flat<int64_t>().data() : nullptr;
     OP_REQUIRES_OK(ctx, ToTf(ResolveTiffWindow(info, bounds, &w)));
     const int64_t dims[3] = {w.height, w.width, info.bands};
-    if (!shape_.unknown_rank()) {
-      std::vector<int64_t> expected(shape_.dims());
-      for (int i = 0; i < shape_.dims(); ++i) expected[i] = shape_.dim_size(i);
-      OP_REQUIRES_OK(ctx, ToTf(CheckDecodedShape(dims, 3, "a TIFF window", expected.data(), shape_.dims())));
-    }
+    OP_REQUIRES_OK(ctx, CheckShapeAttr(shape_, dims, 3, "a TIFF window"));
     Tensor* out = nullptr;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({dims[0], dims[1], dims[2]}), &out));
     const ParallelFor parallel_for = IntraOpParallelFor(ctx);
